@@ -1,0 +1,87 @@
+"""Target distributions: dist tag, macros, Python version and dependency names per target."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from .errors import UserError
+from .schema import build
+from .yamlpos import load_yaml
+
+DEFAULT_TARGET = "el9"
+
+
+@dataclass(frozen=True)
+class MockSettings:
+    base_config: str  # a config shipped with mock, e.g. centos-stream+epel-9-x86_64
+    extra_packages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TargetProfile:
+    description: str
+    dist: str  # the %{dist} tag, e.g. .el9
+    python_version: str  # the target's python3, e.g. "3.9": sets sitelib and python(abi)
+    scriptlets: Literal["redhat", "suse"]  # which systemd scriptlet macros the distro uses
+    mock: MockSettings
+    defines: dict[str, str] = field(default_factory=dict)  # e.g. rhel: "9"
+    deps: dict[str, list[str]] = field(default_factory=dict)  # abstract name -> distro names
+    base_provides: list[str] = field(default_factory=list)  # what the distro base provides
+    name: str = ""
+    macros_files: tuple[Path, ...] = ()
+
+    def rpm_defines(self) -> dict[str, str]:
+        """Macros to define on top of the macros file, for rpmbuild and rpmspec alike."""
+        python_version = self.python_version
+        return {
+            "dist": self.dist,
+            **self.defines,
+            "python3_version": python_version,
+            "python3_version_nodots": python_version.replace(".", ""),
+            "python3_sitelib": f"/usr/lib/python{python_version}/site-packages",
+            "python3_sitearch": f"/usr/lib64/python{python_version}/site-packages",
+        }
+
+    def rpm_args(self) -> list[str]:
+        """Command-line arguments that make rpmbuild/rpmspec on this host behave like the target."""
+        args = [arg for path in self.macros_files for arg in ("--load", str(path))]
+        for key, value in self.rpm_defines().items():
+            args += ["--define", f"{key} {value}"]
+        return args
+
+    def map_dependency(self, name: str) -> list[str]:
+        return self.deps[name]
+
+
+def targets_dir(repo_root: Path) -> Path:
+    return repo_root / "repo-config" / "targets"
+
+
+def available_targets(repo_root: Path) -> list[str]:
+    return sorted(p.stem for p in targets_dir(repo_root).glob("*.yaml"))
+
+
+def load_target(repo_root: Path, name: str) -> TargetProfile:
+    directory = targets_dir(repo_root)
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        raise UserError(f"unknown target '{name}'",
+                        f"known targets: {', '.join(available_targets(repo_root)) or 'none'}")
+    data, positions = load_yaml(path)
+    if isinstance(data, dict) and isinstance(data.get("deps"), dict):
+        # a dependency maps to one name, several names, or nothing (null: the distro base has it)
+        data = dict(data, deps={key: ([] if value is None else [value] if isinstance(value, str)
+                                      else value) for key, value in data["deps"].items()})
+    profile = build(TargetProfile, data, (), positions)
+    macros = directory / f"{name}.macros"
+    if not macros.is_file():
+        raise UserError(f"target '{name}' has no macros file", f"create {macros}")
+    common = directory.parent / "macros.common"
+    return dataclasses.replace(profile, name=name, macros_files=(common, macros))
+
+
+def load_targets(repo_root: Path, names: list[str]) -> list[TargetProfile]:
+    return [load_target(repo_root, name) for name in names]
