@@ -44,7 +44,12 @@ class fuel (
       undef   => true,
       default => $package in $installed,
     }
-    $memo + { $name => pick($components[$name], $detected) }
+    $memo + {
+      $name => $components[$name] ? {
+        Boolean => $components[$name],
+        default => $detected,
+      },
+    }
   }
 
   include fuel::settings

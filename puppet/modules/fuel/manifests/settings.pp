@@ -27,7 +27,9 @@ class fuel::settings {
   $dns_domain   = lookup('DNS_DOMAIN', String, 'first', pick($facts['networking']['domain'], 'domain.tld'))
   $dns_search   = lookup('DNS_SEARCH', String, 'first', $dns_domain)
   $dns_upstream = String(lookup('DNS_UPSTREAM', Variant[String, Array[String]], 'first', '127.0.0.1'))
-  $ntp_servers  = ['NTP1', 'NTP2', 'NTP3'].map |$k| { lookup($k, Optional[String], 'first', undef) }.filter |$v| { $v =~ String and $v != '' }
+  $ntp_servers  = ['NTP1', 'NTP2', 'NTP3']
+  .map |$k| { lookup($k, Optional[String], 'first', undef) }
+  .filter |$v| { $v =~ String and $v != '' }
 
   $master_ip       = pick($admin_network['ipaddress'], $facts['networking']['ip'])
   $admin_interface = pick($admin_network['interface'], $facts['networking']['primary'], 'eth0')

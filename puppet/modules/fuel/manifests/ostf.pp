@@ -1,0 +1,50 @@
+# @summary OSTF, the health-check service (port 8777): configuration,
+#   database migration and service.
+#
+# @param config
+#   Path of ostf.conf.
+# @param group
+#   The service's group.
+# @param service
+#   The unit.
+# @param port
+#   Listening port.
+# @param migrate_command
+#   Database migration command.
+class fuel::ostf (
+  Stdlib::Absolutepath $config = '/etc/ostf/ostf.conf',
+  String $group = 'ostf',
+  String $service = 'ostf',
+  Stdlib::Port $port = 8777,
+  String $migrate_command = '/usr/bin/ostf-server --after-initialization-environment-hook',
+) {
+  include fuel::settings
+
+  fuel::secret_file { $config:
+    group   => $group,
+    content => Sensitive(epp('fuel/ostf/ostf.conf.epp', {
+      'port'              => $port,
+      'master_ip'         => $fuel::settings::master_ip,
+      'db_name'           => $fuel::settings::ostf_db_name,
+      'db_user'           => $fuel::settings::ostf_db_user,
+      'db_password'       => $fuel::settings::ostf_db_password,
+      'keystone_user'     => $fuel::settings::keystone_ostf_user,
+      'keystone_password' => $fuel::settings::keystone_ostf_password,
+    })),
+  }
+
+  exec { 'ostf_migrate':
+    command     => $migrate_command,
+    user        => 'ostf',
+    refreshonly => true,
+    logoutput   => 'on_failure',
+    subscribe   => Fuel::Secret_file[$config],
+  }
+
+  service { $service:
+    ensure    => running,
+    enable    => true,
+    subscribe => Fuel::Secret_file[$config],
+    require   => Exec['ostf_migrate'],
+  }
+}

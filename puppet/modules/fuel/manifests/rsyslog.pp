@@ -1,0 +1,44 @@
+# @summary rsyslog as the central log server of the nodes: UDP and TCP 514,
+#   one directory per node under /var/log/remote/.
+#
+# @param package
+#   The rsyslog package.
+# @param service
+#   The rsyslog service.
+# @param confdir
+#   rsyslog's drop-in directory.
+# @param port
+#   Listening port (UDP and TCP).
+# @param log_root
+#   Root of the per-node log directories.
+class fuel::rsyslog (
+  String $package = $fuel::params::rsyslog_package,
+  String $service = $fuel::params::rsyslog_service,
+  Stdlib::Absolutepath $confdir = $fuel::params::rsyslog_confdir,
+  Stdlib::Port $port = 514,
+  Stdlib::Absolutepath $log_root = '/var/log/remote',
+) inherits fuel::params {
+  ensure_packages([$package])
+
+  file { $log_root:
+    ensure => directory,
+    owner  => 'root',
+    group  => 'root',
+    mode   => '0750',
+  }
+
+  file { "${confdir}/30-fuel-remote.conf":
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0644',
+    content => epp('fuel/rsyslog/remote.conf.epp', { 'port' => $port, 'log_root' => $log_root }),
+    require => Package[$package],
+    notify  => Service[$service],
+  }
+
+  service { $service:
+    ensure => running,
+    enable => true,
+  }
+}
