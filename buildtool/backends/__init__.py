@@ -1,0 +1,30 @@
+"""Build backends: turn one SRPM into binary RPMs for one target. See base.Backend."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+from ..errors import UserError
+from .base import Backend, BuildRequest, BuildResult
+from .mock import MockBackend
+from .rpmbuild import RpmbuildBackend
+
+BACKENDS = {"mock": MockBackend, "rpmbuild": RpmbuildBackend}
+
+
+def select_backend(name: str, *, warn=lambda message: print(message, file=sys.stderr)) -> Backend:
+    """`auto` picks mock where it is installed, else host rpmbuild with a one-line warning."""
+    if name == "auto":
+        if shutil.which("mock"):
+            return MockBackend()
+        warn("warning: mock not found; building with host rpmbuild (not a clean-room build)")
+        name = "rpmbuild"
+    if name not in BACKENDS:
+        raise UserError(f"unknown backend '{name}'", "use auto, mock or rpmbuild")
+    backend = BACKENDS[name]()
+    backend.check_available()
+    return backend
+
+
+__all__ = ["Backend", "BuildRequest", "BuildResult", "select_backend", "BACKENDS"]

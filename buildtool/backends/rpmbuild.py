@@ -1,0 +1,46 @@
+"""Host rpmbuild: quick local builds where mock is missing. Not a clean room: BuildRequires are
+not installed or checked (--nodeps); the target's macros come from repo-config/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .base import Backend, BuildRequest, BuildResult, run_logged
+
+
+class RpmbuildBackend(Backend):
+    name = "rpmbuild"
+    clean_room = False
+    required_tools = ("rpmbuild",)
+
+    def command(self, request: BuildRequest, topdir: Path) -> list[str]:
+        return ["rpmbuild", "--rebuild", "--nodeps", "--define", f"_topdir {topdir}",
+                *request.target.rpm_args(), str(request.srpm)]
+
+    def build(self, request: BuildRequest) -> BuildResult:
+        with tempfile.TemporaryDirectory(prefix=f"buildtool-{request.name}-") as tmp:
+            topdir = Path(tmp)
+            env = build_environment(request.source_date_epoch)
+            status = run_logged(self.command(request, topdir), request.log, env)
+            rpms = sorted((topdir / "RPMS").rglob("*.rpm")) if status == 0 else []
+            if status != 0 or not rpms:
+                return BuildResult(False, (), request.log)
+            request.result_dir.mkdir(parents=True, exist_ok=True)
+            moved = []
+            for rpm in rpms:
+                dest = request.result_dir / rpm.name
+                shutil.move(str(rpm), dest)
+                moved.append(dest)
+            return BuildResult(True, tuple(moved), request.log)
+
+
+def build_environment(source_date_epoch: int) -> dict[str, str]:
+    """A predictable environment: fixed locale, time zone and SOURCE_DATE_EPOCH; no pip index."""
+    env = {key: value for key, value in os.environ.items()
+           if key in ("PATH", "HOME", "TMPDIR", "USER", "LOGNAME")}
+    env.update(LC_ALL="C.UTF-8", TZ="UTC", SOURCE_DATE_EPOCH=str(source_date_epoch),
+               PIP_NO_INDEX="1", PIP_CONFIG_FILE="/dev/null", PYTHONDONTWRITEBYTECODE="1")
+    return env

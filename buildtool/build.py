@@ -1,0 +1,202 @@
+"""Build stage: SRPMs, then binary RPMs through a backend, in dependency order, in parallel,
+skipping everything whose build key is unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .backends import Backend, BuildRequest
+from .backends.base import run_logged
+from .backends.rpmbuild import build_environment
+from .graph import Graph
+from .render import RenderedPackage, spec_digest
+from .sources import FetchedSource
+from .targets import TargetProfile
+
+BUILT, CACHED, FAILED, SKIPPED = "built", "cached", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class PackageInput:
+    """What the build of one package depends on, as produced by the earlier stages."""
+
+    rendered: RenderedPackage
+    source: FetchedSource | None
+    source_date_epoch: int
+
+
+@dataclass
+class PackageOutcome:
+    name: str
+    status: str
+    seconds: float = 0.0
+    rpms: list[Path] = field(default_factory=list)
+    log: Path | None = None
+    reason: str = ""
+
+
+@dataclass
+class BuildLayout:
+    """Where one target's build outputs live under build/<target>/."""
+
+    root: Path
+
+    def rpms(self, name: str) -> Path:
+        return self.root / "rpms" / name
+
+    def log(self, name: str) -> Path:
+        return self.root / "logs" / f"{name}.log"
+
+    def state(self, name: str) -> Path:
+        return self.root / "state" / f"{name}.json"
+
+    @property
+    def srpms(self) -> Path:
+        return self.root / "SRPMS"
+
+    @property
+    def local_repo(self) -> Path:
+        return self.root / "localrepo"
+
+
+def build_keys(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfile,
+               backend: Backend) -> dict[str, str]:
+    """Digest of everything that can change a package's RPMs, including its dependencies' keys."""
+    keys: dict[str, str] = {}
+    for name in graph.order():
+        item = inputs[name]
+        digest = hashlib.sha256()
+        for part in (spec_digest(item.rendered), item.source.sha256 if item.source else "-",
+                     str(item.source_date_epoch), target.name, backend.name, __version__,
+                     *(target.macros_files[i].read_text() for i in range(len(target.macros_files))),
+                     *(f"{dep}={keys[dep]}" for dep in sorted(graph.deps[name]))):
+            digest.update(part.encode() + b"\0")
+        keys[name] = digest.hexdigest()
+    return keys
+
+
+def cached_outcome(layout: BuildLayout, name: str, key: str) -> PackageOutcome | None:
+    state_file = layout.state(name)
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return None
+    rpms = [layout.rpms(name) / rpm for rpm in state.get("rpms", [])]
+    if state.get("key") != key or not rpms or not all(p.is_file() for p in rpms):
+        return None
+    return PackageOutcome(name, CACHED, 0.0, rpms, layout.log(name))
+
+
+def build_all(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfile,
+              backend: Backend, layout: BuildLayout, jobs: int,
+              on_event: Callable[[str, PackageOutcome | str], None] = lambda *_: None
+              ) -> dict[str, PackageOutcome]:
+    """Build every package of `graph`; a failure skips its dependents, the rest carry on."""
+    keys = build_keys(graph, inputs, target, backend)
+    outcomes: dict[str, PackageOutcome] = {}
+    pending = dict(graph.deps)
+    running: dict[Future, str] = {}
+    jobs = max(1, jobs)
+    layout.root.joinpath("rpms").mkdir(parents=True, exist_ok=True)
+    backend.prepare_run(target, layout.root, layout.local_repo)
+
+    def finish(outcome: PackageOutcome) -> None:
+        outcomes[outcome.name] = outcome
+        pending.pop(outcome.name, None)
+        on_event("done", outcome)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            for name in sorted(pending):
+                needs = pending[name]
+                broken = sorted(d for d in needs if d in outcomes
+                                and outcomes[d].status in (FAILED, SKIPPED))
+                if broken:
+                    finish(PackageOutcome(name, SKIPPED, reason=f"needs {', '.join(broken)}"))
+                elif not all(dep in outcomes for dep in needs):
+                    continue
+                elif cached := cached_outcome(layout, name, keys[name]):
+                    finish(cached)
+                elif len(running) < jobs:
+                    del pending[name]
+                    on_event("start", name)
+                    running[pool.submit(_build_one, name, inputs[name], keys[name], target,
+                                        backend, layout)] = name
+            if not running:
+                continue  # everything left became ready, cached or skipped: look again
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                outcome = future.result()
+                del running[future]
+                if outcome.status == BUILT:
+                    backend.package_built(layout.local_repo)
+                finish(outcome)
+    return {name: outcomes[name] for name in graph.order()}
+
+
+def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, backend: Backend,
+               layout: BuildLayout) -> PackageOutcome:
+    started = time.monotonic()
+    log = layout.log(name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"# buildtool {__version__}: {name} for {target.name} with {backend.name}\n")
+    srpm = build_srpm(item, target, layout, log)
+    if srpm is None:
+        return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "SRPM failed")
+    final_dir = layout.rpms(name)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=final_dir.parent))
+    try:
+        result = backend.build(BuildRequest(name, srpm, target, staging, log,
+                                            item.source_date_epoch, layout.local_repo))
+        if not result.ok:
+            return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "build failed")
+        # Swap in the new RPMs only once they are complete; then record the key.
+        if final_dir.exists():
+            shutil.rmtree(final_dir)
+        staging.rename(final_dir)
+        rpms = sorted(final_dir / rpm.name for rpm in result.rpms)
+        _write_state(layout.state(name), key, rpms)
+        return PackageOutcome(name, BUILT, time.monotonic() - started, rpms, log)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,
+               log: Path) -> Path | None:
+    layout.srpms.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="buildtool-srpm-") as tmp:
+        args = ["rpmbuild", "-bs", "--nodeps", "--define", f"_topdir {tmp}",
+                "--define", f"_sourcedir {item.rendered.sources_dir}",
+                "--define", f"_srcrpmdir {tmp}", *target.rpm_args(), str(item.rendered.spec)]
+        if run_logged(args, log, build_environment(item.source_date_epoch)) != 0:
+            return None
+        made = list(Path(tmp).glob("*.src.rpm"))
+        if len(made) != 1:
+            return None
+        final = layout.srpms / made[0].name
+        shutil.move(str(made[0]), final)
+        return final
+
+
+def _write_state(path: Path, key: str, rpms: list[Path]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "rpms": [p.name for p in rpms],
+                               "built_at": int(time.time())}, indent=1))
+    os.replace(tmp, path)
+
+
+def log_tail(log: Path | None, lines: int = 15) -> list[str]:
+    if log is None or not log.exists():
+        return []
+    return log.read_text(errors="replace").splitlines()[-lines:]

@@ -1,0 +1,111 @@
+"""The stages wired together: validate -> plan -> render -> fetch -> build -> publish.
+
+Each function takes the previous stage's output and returns its own; the CLI calls them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import build as build_stage
+from . import publish as publish_stage
+from . import render as render_stage
+from .backends import Backend
+from .errors import UserError
+from .graph import Graph, plan
+from .manifest import Manifest, load_manifest
+from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
+from .targets import TargetProfile, available_targets, load_target
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Settings:
+    manifest: Path = PROJECT_ROOT / "fuel.yaml"
+    targets: list[str] = field(default_factory=lambda: ["el9"])
+    profiles: list[str] = field(default_factory=list)
+    source_overrides: dict[str, str] = field(default_factory=dict)
+    only: list[str] = field(default_factory=list)
+    jobs: int = os.cpu_count() or 2
+    backend: str = "auto"
+    build_dir: Path = PROJECT_ROOT / "build"
+    dist_dir: Path = PROJECT_ROOT / "dist"
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    keep: int = 5
+    config_root: Path = PROJECT_ROOT  # where repo-config/ lives
+
+
+def load(settings: Settings) -> tuple[Manifest, list[TargetProfile]]:
+    """Validate the manifest against every known target's dependency map; load the run's targets."""
+    all_targets = {name: load_target(settings.config_root, name)
+                   for name in available_targets(settings.config_root)}
+    for name in settings.targets:
+        if name not in all_targets:
+            raise UserError(f"unknown target '{name}'",
+                            f"known targets: {', '.join(sorted(all_targets))}")
+    manifest = load_manifest(
+        settings.manifest, profiles=settings.profiles, source_overrides=settings.source_overrides,
+        known_dependencies={name: set(t.deps) for name, t in all_targets.items()})
+    return manifest, [all_targets[name] for name in settings.targets]
+
+
+def target_root(settings: Settings, target: TargetProfile) -> Path:
+    return settings.build_dir / target.name
+
+
+def render(manifest: Manifest, target: TargetProfile, settings: Settings,
+           graph: Graph) -> dict[str, render_stage.RenderedPackage]:
+    return render_stage.render_all(manifest, target, target_root(settings, target),
+                                   names=graph.order())
+
+
+def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
+                  settings: Settings) -> dict[str, FetchedSource | None]:
+    cache = Lookaside(settings.cache_dir)
+    return {name: (fetch(manifest.packages[name], manifest.root, cache, item.sources_dir)
+                   if manifest.packages[name].source else None)
+            for name, item in rendered.items()}
+
+
+def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: Graph,
+          rendered, fetched, backend: Backend, on_event) -> dict[str, build_stage.PackageOutcome]:
+    inputs = {name: build_stage.PackageInput(
+        rendered[name], fetched[name],
+        (fetched[name].source_date_epoch if fetched[name] and fetched[name].source_date_epoch
+         else manifest.packages[name].source_date_epoch))
+        for name in graph.order()}
+    layout = build_stage.BuildLayout(target_root(settings, target))
+    return build_stage.build_all(graph, inputs, target, backend, layout, settings.jobs, on_event)
+
+
+def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,
+               names: list[str]) -> list[Path]:
+    """The RPMs the build stage recorded for `names` (the input of a standalone publish)."""
+    layout = build_stage.BuildLayout(target_root(settings, target))
+    rpms = []
+    for name in names:
+        try:
+            state = json.loads(layout.state(name).read_text())
+        except (OSError, ValueError):
+            raise UserError(f"{name} has not been built for {target.name}",
+                            f"run 'buildtool build --target {target.name}' first") from None
+        paths = [layout.rpms(name) / rpm for rpm in state["rpms"]]
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise UserError(f"{name}: built RPM {missing[0]} is missing",
+                            f"run 'buildtool build --target {target.name}' again")
+        rpms += paths
+    return rpms
+
+
+def publish(rpms: list[Path], target: TargetProfile, settings: Settings
+            ) -> publish_stage.PublishResult:
+    return publish_stage.publish(rpms, settings.dist_dir, target.name, keep=settings.keep)
+
+
+def plan_graph(manifest: Manifest, settings: Settings) -> Graph:
+    return plan(manifest, settings.only)

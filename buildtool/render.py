@@ -1,0 +1,306 @@
+"""Render stage: manifest + target profile + Jinja2 templates -> build/<target>/SPECS/*.spec.
+
+Every value a template prints is escaped for spec context by the environment's `finalize` hook, so
+manifest text can never become a macro, a section or a shell command. Generated files (units,
+sysusers, tmpfiles, logrotate, configs, patches) are written next to the spec as its sources.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import posixpath
+import re
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from . import units
+from .errors import UserError
+from .manifest import DEP_RE, Manifest, Package
+from .sources import source_filename, unpack_dir
+from .targets import TargetProfile
+
+SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+
+# Directories that the distribution owns; a package owns only the directories below these.
+SYSTEM_DIRS = {
+    "/", "/etc", "/etc/sysconfig", "/etc/logrotate.d", "/etc/nginx", "/etc/nginx/conf.d",
+    "/etc/yum.repos.d", "/etc/pki", "/etc/pki/rpm-gpg", "/etc/rsyslog.d", "/etc/dnsmasq.d",
+    "/usr", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec", "/usr/share", "/usr/share/doc",
+    "/usr/lib/systemd", "/usr/lib/systemd/system", "/usr/lib/sysusers.d", "/usr/lib/tmpfiles.d",
+    "/var", "/var/lib", "/var/log", "/var/www", "/run", "/srv", "/opt",
+}
+
+
+class Raw(str):
+    """Text that is already spec syntax (a macro we generate) and must not be escaped."""
+
+
+def spec_escape(value: object) -> str:
+    if isinstance(value, Raw) or value is None:
+        return "" if value is None else value
+    text = str(value).replace("%", "%%")
+    # rpm recognises a section (%post, %files...) after macro expansion at the start of a line,
+    # so "%%post" would still open one; indenting the line keeps it plain text.
+    return "\n".join(" " + line if line.startswith("%") else line for line in text.split("\n"))
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    number: int
+    filename: str
+
+
+@dataclass(frozen=True)
+class RenderedPackage:
+    name: str
+    spec: Path
+    sources_dir: Path
+    generated: tuple[str, ...]  # files this stage wrote into sources_dir
+    upstream_source: str | None  # the Source0 tarball the fetch stage must supply
+
+
+@dataclass
+class _SpecContext:
+    """Everything the templates see about one package, computed once, in spec terms."""
+
+    pkg: Package
+    target: TargetProfile
+    sources: list[SourceFile] = field(default_factory=list)
+    installs: list[tuple[str, str, str]] = field(default_factory=list)  # (source ref, dest, mode)
+    files: list[str] = field(default_factory=list)
+
+
+def template_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(SPECS_DIR)),
+        undefined=jinja2.StrictUndefined,
+        finalize=spec_escape,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["sh"] = lambda value: shlex.quote(str(value))
+    env.filters["raw"] = Raw
+    return env
+
+
+def render_all(manifest: Manifest, target: TargetProfile, build_root: Path,
+               names: list[str] | None = None) -> dict[str, RenderedPackage]:
+    env = template_environment()
+    all_rpm_names = {n for p in manifest.packages.values() for n in [p.name, *(s.name for s in p.subpackages)]}
+    return {name: render_package(env, manifest, manifest.packages[name], target, build_root,
+                                 all_rpm_names)
+            for name in (names or list(manifest.packages))}
+
+
+def render_package(env: jinja2.Environment, manifest: Manifest, package: Package,
+                   target: TargetProfile, build_root: Path, internal: set[str]) -> RenderedPackage:
+    specs_dir = build_root / "SPECS"
+    sources_dir = build_root / "SOURCES" / package.name
+    specs_dir.mkdir(parents=True, exist_ok=True)
+    sources_dir.mkdir(parents=True, exist_ok=True)
+    generated = _write_generated_files(manifest, package, sources_dir)
+    context = _context(manifest, package, target, generated)
+    try:
+        template = env.get_template(f"{package.kind}.spec.j2")
+        text = template.render(
+            pkg=package, target=target, sources=context.sources, installs=context.installs,
+            files=context.files, patches=[posixpath.basename(p) for p in package.patches],
+            build_requires=_map_deps(package.build_requires, target, internal, package.name),
+            requires=_requires(manifest, package, target, internal),
+            provides=package.provides, conflicts=package.conflicts, obsoletes=package.obsoletes,
+            requires_pre=_map_deps(["user-tools"], target, internal, package.name) if package.users else [],
+            systemd_requires=_map_deps(["systemd"], target, internal, package.name) if package.services else [],
+            subpackages=[(sub, _map_deps(sub.requires, target, internal, package.name))
+                         for sub in package.subpackages],
+            units=[Raw(units.unit_file_name(s)) for s in package.services],
+            tmpfiles=units.needs_tmpfiles(package),
+            unpack_dir=unpack_dir(package) if package.source else None,
+            changelog_date=_changelog_date(package.source_date_epoch),
+            packager=manifest.defaults.packager,
+            owned_dirs=owned_parent_dirs(package),
+            subpackage_files={path for sub in package.subpackages for path in sub.files},
+        )
+    except jinja2.TemplateSyntaxError as exc:
+        raise UserError(f"template syntax error: {exc.message}", "fix the template",
+                        location=f"{exc.filename or exc.name}:{exc.lineno}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise UserError(f"no template for kind '{package.kind}' ({exc.name})",
+                        f"create {SPECS_DIR / exc.name}") from None
+    except jinja2.UndefinedError as exc:
+        raise UserError(f"template error while rendering {package.name}: {exc.message}",
+                        f"check the templates in {SPECS_DIR}") from None
+    spec = specs_dir / f"{package.name}.spec"
+    _write_if_changed(spec, text)
+    return RenderedPackage(package.name, spec, sources_dir, tuple(generated),
+                           source_filename(package) if package.source else None)
+
+
+def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Path) -> list[str]:
+    """Write units, sysusers, tmpfiles, logrotate, configs and patches; return their names."""
+    files: dict[str, bytes] = {}
+    for service in package.services:
+        files[units.unit_file_name(service)] = units.render_unit(package, service).encode()
+    if package.users:
+        files[f"{package.name}.sysusers"] = units.render_sysusers(package).encode()
+    if units.needs_tmpfiles(package):
+        files[f"{package.name}.tmpfiles"] = units.render_tmpfiles(package).encode()
+    if package.logrotate:
+        files[f"{package.name}.logrotate"] = units.render_logrotate(package).encode()
+    for index, config in enumerate(package.config_files):
+        content = (config.content.encode() if config.content is not None
+                   else (manifest.root / config.source).read_bytes())
+        files[_config_source_name(index, config.dest)] = content
+    for patch in package.patches:
+        files[posixpath.basename(patch)] = (manifest.root / patch).read_bytes()
+    for name, content in files.items():
+        _write_if_changed(sources_dir / name, content)
+    upstream = source_filename(package) if package.source else None
+    for stale in sources_dir.iterdir():
+        if stale.name not in files and stale.name != upstream:
+            stale.unlink()
+    return list(files)
+
+
+def _config_source_name(index: int, dest: str) -> str:
+    return f"config{index}-{posixpath.basename(dest)}"
+
+
+def _context(manifest: Manifest, package: Package, target: TargetProfile,
+             generated: list[str]) -> _SpecContext:
+    context = _SpecContext(package, target)
+    if package.source:
+        context.sources.append(SourceFile(0, source_filename(package)))
+    numbered = {name: SourceFile(i + 1, name) for i, name in enumerate(generated)}
+    context.sources += list(numbered.values())
+
+    def add(name: str, dest: str, mode: str, prefix: str = "") -> None:
+        context.installs.append((Raw(f"%{{SOURCE{numbered[name].number}}}"), dest, mode))
+        context.files.append(Raw(prefix + dest) if prefix else dest)
+
+    for service in package.services:
+        add(units.unit_file_name(service), f"/usr/lib/systemd/system/{units.unit_file_name(service)}",
+            "0644")
+    if package.users:
+        add(f"{package.name}.sysusers", f"/usr/lib/sysusers.d/{package.name}.conf", "0644")
+    if units.needs_tmpfiles(package):
+        add(f"{package.name}.tmpfiles", f"/usr/lib/tmpfiles.d/{package.name}.conf", "0644")
+    if package.logrotate:
+        add(f"{package.name}.logrotate", f"/etc/logrotate.d/{package.name}", "0644",
+            "%config(noreplace) ")
+    for index, config in enumerate(package.config_files):
+        marker = "%config(noreplace) " if config.noreplace else "%config "
+        add(_config_source_name(index, config.dest), config.dest, config.mode,
+            f"{marker}%attr({config.mode},{config.owner},{config.group}) ")
+    return context
+
+
+def owned_parent_dirs(package: Package) -> list[str]:
+    """Directories the package must own so that erasing it leaves nothing unowned behind."""
+    declared = {d.path for d in package.directories}
+    dests = [c.dest for c in package.config_files] + [i.dest for i in package.install]
+    owned: set[str] = set()
+    for dest in dests:
+        parent = posixpath.dirname(dest.rstrip("/"))
+        while parent not in SYSTEM_DIRS and parent not in declared and parent != "/":
+            owned.add(parent)
+            parent = posixpath.dirname(parent)
+    return sorted(owned)
+
+
+def _map_deps(deps: list[str], target: TargetProfile, internal: set[str], owner: str) -> list[str]:
+    mapped = []
+    for dep in deps:
+        match = DEP_RE.match(dep)
+        name, constraint = match.group(1), (match.group(2) or "")
+        if name in internal:
+            mapped.append(dep)
+            continue
+        if name not in target.deps:
+            raise UserError(f"{owner}: dependency '{name}' has no mapping for target {target.name}",
+                            f"add '{name}: <package>' under deps: in "
+                            f"repo-config/targets/{target.name}.yaml")
+        mapped += [f"{real}{constraint}" for real in target.deps[name]]
+    return list(dict.fromkeys(mapped))
+
+
+def _requires(manifest: Manifest, package: Package, target: TargetProfile,
+              internal: set[str]) -> list[str]:
+    requires = _map_deps(package.requires, target, internal, package.name)
+    if package.requires_all_packages:
+        others = [name for name in sorted(manifest.packages) if name != package.name]
+        requires += [name for name in others if name not in requires]
+    return requires
+
+
+def _changelog_date(epoch: int | None) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch or 0, tz=datetime.timezone.utc)
+    return moment.strftime("%a %b %d %Y")
+
+
+def _write_if_changed(path: Path, content: str | bytes) -> None:
+    """Leave unchanged files untouched so their mtimes (and anything keyed on them) stay put."""
+    data = content.encode() if isinstance(content, str) else content
+    if path.is_file() and path.read_bytes() == data:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+MACRO_LEFT_RE = re.compile(r"%(\{[?!]*[A-Za-z_]|[A-Za-z_]{2,}|\()")
+
+
+def check_spec(spec: Path, target: TargetProfile) -> None:
+    """`rpmspec -P` the spec with the target's macros; refuse errors and unexpanded macros."""
+    rpmspec = shutil.which("rpmspec")
+    if rpmspec is None:
+        raise UserError("rpmspec is not installed", "install the rpm tools (make tools)")
+    result = subprocess.run([rpmspec, "-P", *target.rpm_args(), str(spec)],
+                            capture_output=True, text=True)
+    errors = [line for line in result.stderr.splitlines() if "should not be used directly" not in line
+              and "use Alien" not in line and line.strip()]
+    if result.returncode != 0:
+        raise UserError(f"{spec}: rpmspec -P failed for target {target.name}: "
+                        f"{errors[-1] if errors else 'no message'}", "fix the template or manifest")
+    leftover = unexpanded_macros(result.stdout)
+    if leftover:
+        raise UserError(f"{spec}: unexpanded macro {leftover[0]!r} for target {target.name}",
+                        f"define it in {target.macros_files[-1]} or fix the template")
+
+
+def unexpanded_macros(parsed_spec: str) -> list[str]:
+    """Macro-looking text left in a parsed spec, outside the free-text description sections."""
+    leftover = []
+    in_description = False
+    for line in parsed_spec.splitlines():
+        if line.startswith("%description") or line.startswith("%changelog"):
+            in_description = True
+            continue
+        if re.match(r"^%(package|prep|build|install|check|pre|post|preun|postun|files|"
+                    r"pretrans|posttrans)\b", line):
+            in_description = False
+        if in_description or line.startswith("Summary:"):
+            continue
+        body = line
+        if re.match(r"^%[a-z]+\b", line):
+            body = re.sub(r"^%[a-z]+", "", line)  # the section keyword itself
+        body = re.sub(r"^%(config|attr|dir|ghost|doc|license)\b[^ ]*( |$)", "", body)
+        body = re.sub(r"%(config|attr|dir|ghost)(\([^)]*\))? ", "", body)
+        leftover += MACRO_LEFT_RE.findall(body)
+    return leftover
+
+
+def spec_digest(rendered: RenderedPackage) -> str:
+    """Digest of the rendered spec and every generated source (the fetched tarball is separate)."""
+    digest = hashlib.sha256(rendered.spec.read_bytes())
+    for name in sorted(rendered.generated):
+        digest.update(name.encode() + b"\0" + (rendered.sources_dir / name).read_bytes())
+    return digest.hexdigest()

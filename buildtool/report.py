@@ -1,0 +1,109 @@
+"""Progress and summaries: a live status line on a terminal, plain lines otherwise, JSON for CI."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from .build import BUILT, CACHED, FAILED, SKIPPED, PackageOutcome, log_tail
+
+
+class Reporter:
+    def __init__(self, stream: TextIO = sys.stderr, verbose: bool = False, quiet: bool = False):
+        self.stream = stream
+        self.verbose = verbose
+        self.quiet = quiet
+        self.live = stream.isatty() and not quiet
+        self.total = 0
+        self.done = 0
+        self.running: list[str] = []
+        self._status_shown = False
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self._clear()
+            print(message, file=self.stream)
+            self._redraw()
+
+    def warn(self, message: str) -> None:
+        self._clear()
+        print(message, file=self.stream)
+        self._redraw()
+
+    def start_build(self, total: int, target: str) -> None:
+        self.total, self.done, self.running = total, 0, []
+        self.info(f"building {total} package(s) for {target}")
+
+    def event(self, kind: str, payload) -> None:
+        if kind == "start":
+            self.running.append(payload)
+            if not self.live and self.verbose:
+                self.info(f"  start    {payload}")
+        else:
+            outcome: PackageOutcome = payload
+            self.done += 1
+            if outcome.name in self.running:
+                self.running.remove(outcome.name)
+            if outcome.status != CACHED or self.verbose:
+                extra = f"  {outcome.seconds:.1f}s" if outcome.status in (BUILT, FAILED) else ""
+                reason = f"  ({outcome.reason})" if outcome.reason else ""
+                self.info(f"[{self.done:>{len(str(self.total))}}/{self.total}] "
+                          f"{outcome.status:<8} {outcome.name}{extra}{reason}")
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self.live and self.running:
+            text = f"[{self.done}/{self.total}] building: {', '.join(self.running)}"
+            self.stream.write("\r\033[K" + text[:150])
+            self.stream.flush()
+            self._status_shown = True
+
+    def _clear(self) -> None:
+        if self._status_shown:
+            self.stream.write("\r\033[K")
+            self._status_shown = False
+
+    def summary(self, target: str, outcomes: dict[str, PackageOutcome], seconds: float) -> None:
+        self._clear()
+        if self.quiet:
+            return
+        counts = {status: sum(o.status == status for o in outcomes.values())
+                  for status in (BUILT, CACHED, FAILED, SKIPPED)}
+        width = max([len(name) for name in outcomes] + [7])
+        print(f"\n{'package':<{width}}  {'result':<8} {'time':>6}  log", file=self.stream)
+        for outcome in outcomes.values():
+            log = str(outcome.log) if outcome.log else "-"
+            print(f"{outcome.name:<{width}}  {outcome.status:<8} {outcome.seconds:>5.1f}s  {log}",
+                  file=self.stream)
+        print(f"{target}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+              + f" in {seconds:.1f}s", file=self.stream)
+        for outcome in outcomes.values():
+            if outcome.status == FAILED:
+                print(f"\n{outcome.name} failed ({outcome.reason}); last lines of {outcome.log}:",
+                      file=self.stream)
+                for line in log_tail(outcome.log):
+                    print(f"  | {line}", file=self.stream)
+
+
+def outcome_json(outcome: PackageOutcome) -> dict:
+    return {"status": outcome.status, "seconds": round(outcome.seconds, 3),
+            "rpms": [str(p) for p in outcome.rpms], "log": str(outcome.log) if outcome.log else None,
+            "reason": outcome.reason or None}
+
+
+def write_json(summary: dict, stream: TextIO = sys.stdout) -> None:
+    json.dump(summary, stream, indent=2, default=lambda value: str(value) if isinstance(value, Path)
+              else value)
+    stream.write("\n")
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
