@@ -57,7 +57,7 @@ class fuel (
 
   $order = [
     'postgresql', 'rabbitmq', 'mcollective', 'astute', 'keystone',
-    'nailgun', 'ostf', 'nginx', 'rsyslog', 'rsync',
+    'nailgun', 'nginx', 'ostf', 'rsyslog', 'rsync',
   ].filter |$c| { $enabled[$c] }
 
   $classes = $provisioning ? {

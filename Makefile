@@ -1,0 +1,51 @@
+# buildtool: `make repo` builds and publishes the Fuel repository, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+TARGET ?= el9
+PROFILE ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILDTOOL = $(VENV)/bin/buildtool
+PROFILE_ARGS = $(foreach p,$(PROFILE),--profile $(p))
+
+.PHONY: repo test unit integration puppet-test lint verify bench tools tools-test venv clean distclean
+
+repo: venv tools  ## build and publish the default manifest for $(TARGET)
+	$(BUILDTOOL) repo --target $(TARGET) $(PROFILE_ARGS) -j $(JOBS)
+
+test: venv tools-test  ## every test: unit, integration (real rpm tools), puppet
+	$(VENV)/bin/pytest -q tests
+
+unit: venv  ## the fast unit tests only
+	$(VENV)/bin/pytest -q -m "not integration" tests
+
+integration: venv tools-test
+	$(VENV)/bin/pytest -q -m integration tests
+
+puppet-test: tools-test
+	bash puppet/run-tests.sh
+
+lint: venv
+	$(VENV)/bin/ruff check buildtool tests bench
+
+bench: venv tools
+	$(VENV)/bin/python bench/run.py
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test,lint]'
+	touch $@
+
+tools:
+	scripts/ensure-tools build
+
+tools-test:
+	scripts/ensure-tools test
+
+clean:
+	rm -rf build dist
+
+distclean: clean
+	rm -rf $(VENV) .pytest_cache
