@@ -57,7 +57,7 @@ class fuel (
 
   $order = [
     'postgresql', 'rabbitmq', 'mcollective', 'astute', 'keystone',
-    'nailgun', 'nginx', 'ostf', 'rsyslog', 'rsync',
+    'nailgun', 'ostf', 'nginx', 'rsyslog', 'rsync',
   ].filter |$c| { $enabled[$c] }
 
   $classes = $provisioning ? {
