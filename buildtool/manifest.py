@@ -87,6 +87,7 @@ class ConfigFile:
     owner: str = "root"
     group: str = "root"
     noreplace: bool = True
+    targets: list[str] = field(default_factory=list)  # only for these targets (empty: all)
 
 
 @dataclass(frozen=True)
@@ -431,6 +432,12 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
     seen: dict[str, KeyPath] = {}
     for name, package in packages.items():
         path = ("packages", name)
+        for i, config in enumerate(package.config_files):
+            for j, target in enumerate(config.targets):
+                if known_dependencies and target not in known_dependencies:
+                    raise SchemaError(positions, path + ("config_files", i, "targets", j),
+                                      f"unknown target '{target}'",
+                                      f"known targets: {', '.join(sorted(known_dependencies))}")
         for key in ("build_requires", "requires"):
             for i, dep in enumerate(getattr(package, key)):
                 _check_dependency(DEP_RE.match(dep).group(1), path + (key, i), rpm_names,

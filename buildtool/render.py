@@ -7,6 +7,7 @@ sysusers, tmpfiles, logrotate, configs, patches) are written next to the spec as
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import posixpath
@@ -106,6 +107,7 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
     sources_dir = build_root / "SOURCES" / package.name
     specs_dir.mkdir(parents=True, exist_ok=True)
     sources_dir.mkdir(parents=True, exist_ok=True)
+    package = for_target(package, target)
     generated = _write_generated_files(manifest, package, sources_dir)
     context = _context(manifest, package, target, generated)
     try:
@@ -141,6 +143,12 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
     _write_if_changed(spec, text)
     return RenderedPackage(package.name, spec, sources_dir, tuple(generated),
                            source_filename(package) if package.source else None)
+
+
+def for_target(package: Package, target: TargetProfile) -> Package:
+    """The package as it is built for `target`: target-specific config files filtered."""
+    configs = [c for c in package.config_files if not c.targets or target.name in c.targets]
+    return dataclasses.replace(package, config_files=configs)
 
 
 def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Path) -> list[str]:
