@@ -23,6 +23,7 @@ GLOB_PATH_RE = re.compile(r"^/[A-Za-z0-9._+@:,=/*?-]*$")
 DEP_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._+()/-]*)(\s+(<|<=|=|>=|>)\s+([A-Za-z0-9._+~^:-]+))?$")
 UNIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]*@?$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+COMMENT_RE = re.compile(r"^[A-Za-z0-9 ._,()/+-]*$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 MULTILINE_FIELDS = {"description", "content"}
@@ -313,6 +314,9 @@ def _check_package(package: Package, path: KeyPath, positions: Positions, root: 
             if value is not None and not USER_RE.match(value):
                 fail(("users", i, key), f"'{value}' is not a valid user or group name",
                      "lower-case letters, digits, _ and -, at most 32 characters")
+        if not COMMENT_RE.match(user.comment):
+            fail(("users", i, "comment"), f"'{user.comment}' has characters a user comment cannot",
+                 "letters, digits, spaces and . _ , ( ) / + -")
         _check_abs_path(user.home, path + ("users", i, "home"), positions)
         _check_abs_path(user.shell, path + ("users", i, "shell"), positions)
     for i, service in enumerate(package.services):

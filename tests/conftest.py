@@ -1,0 +1,49 @@
+"""Shared helpers: run the CLI in-process, copy fixture manifests, find the real tools."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class CliResult:
+    status: int
+    stdout: str
+    stderr: str
+
+
+def run_buildtool(*args: str, cwd: Path | None = None, env: dict | None = None) -> CliResult:
+    """Run buildtool as a user would, in a subprocess (so tracebacks would really show)."""
+    process = subprocess.run([sys.executable, "-m", "buildtool", *args], cwd=cwd or ROOT,
+                             capture_output=True, text=True, env=env)
+    return CliResult(process.returncode, process.stdout, process.stderr)
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Path:
+    """A private copy of the chain fixture manifest (a <- b <- meta) with its sources."""
+    target = tmp_path / "chain"
+    shutil.copytree(FIXTURES / "chain", target)
+    return target / "manifest.yaml"
+
+
+@pytest.fixture
+def workdirs(tmp_path: Path, monkeypatch) -> list[str]:
+    """--build-dir/--dist-dir in a temp dir and a private source cache."""
+    monkeypatch.setenv("BUILDTOOL_CACHE", str(tmp_path / "cache"))
+    return ["--build-dir", str(tmp_path / "build"), "--dist-dir", str(tmp_path / "dist")]
+
+
+def require_tools(*tools: str) -> None:
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (run 'make tools-test')")
