@@ -1,0 +1,142 @@
+"""The whole pipeline with the real tools: build, publish, read back, cache, rebuild, fail."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import require_tools, run_buildtool
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def tools():
+    require_tools("rpmbuild", "createrepo_c")
+
+
+def repo_json(chain: Path, workdirs: list[str], *extra: str) -> tuple[int, dict, str]:
+    result = run_buildtool("repo", "-m", str(chain), "--backend", "rpmbuild", "--json", "-j", "2",
+                           *workdirs, *extra)
+    return result.status, json.loads(result.stdout), result.stderr
+
+
+def statuses(summary: dict, target: str = "el9") -> dict[str, str]:
+    return {name: p["status"] for name, p in summary["targets"][target]["packages"].items()}
+
+
+def repoquery(repo: Path) -> list[str]:
+    require_tools("dnf")
+    out = subprocess.run(["dnf", "-q", "--releasever=9", f"--repofrompath=t,{repo.as_uri()}",
+                          "--repo=t", "repoquery", "--qf", "%{name}-%{version}-%{release}"],
+                         capture_output=True, text=True, check=True).stdout
+    return sorted(out.split())
+
+
+def test_build_publish_and_read_back(chain, workdirs, tmp_path):
+    status, summary, stderr = repo_json(chain, workdirs)
+    assert status == 0, stderr
+    assert statuses(summary) == {"chain-a": "built", "chain-b": "built", "chain-meta": "built"}
+    current = tmp_path / "dist" / "repos" / "el9" / "current"
+    assert repoquery(current) == ["chain-a-1.0-1.el9", "chain-b-2.0-1.el9", "chain-meta-3.0-1.el9"]
+    assert summary["targets"]["el9"]["publish"]["changed"] is True
+    log = Path(summary["targets"]["el9"]["packages"]["chain-b"]["log"])
+    assert "Should not be used directly" not in log.read_text() and "rpmbuild" in log.read_text()
+
+
+def test_second_run_rebuilds_nothing(chain, workdirs):
+    assert repo_json(chain, workdirs)[0] == 0
+    status, summary, stderr = repo_json(chain, workdirs)
+    assert status == 0, stderr
+    assert set(statuses(summary).values()) == {"cached"}
+    assert summary["targets"]["el9"]["publish"]["changed"] is False
+
+
+def test_changed_source_rebuilds_the_package_and_its_dependents_only(chain, workdirs):
+    assert repo_json(chain, workdirs)[0] == 0
+    (chain.parent / "src" / "chain-a" / "data.txt").write_text("new data\n")
+    status, summary, _ = repo_json(chain, workdirs)
+    assert status == 0
+    assert statuses(summary) == {"chain-a": "built", "chain-b": "built", "chain-meta": "cached"}
+    assert summary["targets"]["el9"]["publish"]["changed"] is True
+
+
+def test_changed_manifest_entry_rebuilds_only_that_package(chain, workdirs):
+    assert repo_json(chain, workdirs)[0] == 0
+    text = chain.read_text().replace("summary: Everything of the chain", "summary: All of it")
+    chain.write_text(text)
+    status, summary, _ = repo_json(chain, workdirs)
+    assert statuses(summary) == {"chain-a": "cached", "chain-b": "cached", "chain-meta": "built"}
+
+
+def test_builds_are_byte_identical(chain, tmp_path, monkeypatch):
+    monkeypatch.setenv("BUILDTOOL_CACHE", str(tmp_path / "cache"))
+    outputs = []
+    for run in ("one", "two"):
+        dirs = ["--build-dir", str(tmp_path / run / "build"), "--dist-dir", str(tmp_path / run / "dist")]
+        status, summary, stderr = repo_json(chain, dirs)
+        assert status == 0, stderr
+        outputs.append({Path(rpm).name: Path(rpm).read_bytes()
+                        for p in summary["targets"]["el9"]["packages"].values() for rpm in p["rpms"]})
+    assert outputs[0].keys() == outputs[1].keys() and len(outputs[0]) == 3
+    for name in outputs[0]:
+        assert outputs[0][name] == outputs[1][name], f"{name} differs between two builds"
+
+
+def test_failed_package_skips_dependents_and_the_rest_publishes(chain, workdirs, tmp_path):
+    text = chain.read_text().replace("src: data.txt", "src: missing.txt")
+    text += """\
+  chain-c:
+    version: "1.0"
+    kind: meta
+    summary: Needs chain-a
+    description: Skipped when chain-a fails.
+    requires: [chain-a]
+"""
+    chain.write_text(text)
+    result = run_buildtool("repo", "-m", str(chain), "--backend", "rpmbuild", "--json", *workdirs)
+    assert result.status == 1
+    summary = json.loads(result.stdout)
+    assert statuses(summary) == {"chain-a": "failed", "chain-b": "skipped", "chain-c": "skipped",
+                                 "chain-meta": "built"}
+    assert "chain-a failed (build failed); last lines of" in result.stderr
+    assert "missing.txt" in result.stderr  # the log's tail names the culprit
+    assert "Traceback" not in result.stderr
+    current = tmp_path / "dist" / "repos" / "el9" / "current"
+    assert repoquery(current) == ["chain-meta-3.0-1.el9"]
+
+
+def test_only_builds_the_package_and_its_dependencies(chain, workdirs):
+    status, summary, _ = repo_json(chain, workdirs, "--only", "chain-b")
+    assert status == 0 and set(statuses(summary)) == {"chain-a", "chain-b"}
+
+
+def test_standalone_stages(chain, workdirs, tmp_path):
+    assert run_buildtool("publish", "-m", str(chain), *workdirs).status == 2  # nothing built yet
+    built = run_buildtool("build", "-m", str(chain), "--backend", "rpmbuild", *workdirs)
+    assert built.status == 0, built.stderr
+    assert not (tmp_path / "dist").exists()
+    published = run_buildtool("publish", "-m", str(chain), *workdirs)
+    assert published.status == 0, published.stderr
+    assert (tmp_path / "dist" / "repos" / "el9" / "current" / "repodata" / "repomd.xml").is_file()
+
+
+@pytest.mark.parametrize("target,dist", [("fedora", "fc41"), ("opensuse", "lp156")])
+def test_other_targets_build(chain, workdirs, target, dist):
+    status, summary, stderr = repo_json(chain, workdirs, "--target", target)
+    assert status == 0, stderr
+    rpms = [Path(r).name for p in summary["targets"][target]["packages"].values() for r in p["rpms"]]
+    assert sorted(rpms) == [f"chain-a-1.0-1.{dist}.noarch.rpm", f"chain-b-2.0-1.{dist}.noarch.rpm",
+                            f"chain-meta-3.0-1.{dist}.noarch.rpm"]
+
+
+def test_scriptlets_have_no_unexpanded_macros(chain, workdirs):
+    status, summary, _ = repo_json(chain, workdirs)
+    for package in summary["targets"]["el9"]["packages"].values():
+        for rpm in package["rpms"]:
+            scripts = subprocess.run(["rpm", "-qp", "--scripts", rpm], capture_output=True,
+                                     text=True).stdout
+            assert "%{" not in scripts and "%systemd" not in scripts, rpm
