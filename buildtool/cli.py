@@ -1,4 +1,5 @@
-"""Command line: buildtool validate | list | render | build | publish | repo."""
+"""Command line: buildtool validate | list | render | build | publish | repo | snapshots |
+rollback | release-files."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, pipeline
+from . import __version__, pipeline, signing
+from . import publish as publish_stage
 from .backends import select_backend
 from .build import FAILED, SKIPPED
 from .errors import EXIT_FAILED, UserError
 from .render import check_spec
 from .report import Reporter, Timer, outcome_json, write_json
 from .sources import default_cache_dir
+from .verify import command as verify_command
 
 DESCRIPTION = """\
 Turn the Fuel service manifest into RPM specs, RPMs and a yum/dnf repository.
@@ -30,6 +33,10 @@ examples:
   buildtool build --only python3-fuelclient -j 2
   buildtool repo --target el9 --json > summary.json
   buildtool repo --profile upstream --source nailgun=~/src/fuel-web
+  buildtool publish --sign-key 0xKEYID --passphrase-env FUEL_SIGN_PASS
+  buildtool snapshots --target el9
+  buildtool rollback --target el9 [--to SNAPSHOT]
+  buildtool release-files --target el9 --out packages/fuel-release --sign-key 0xKEYID
 
 exit status: 0 success, 1 a build or publish failed, 2 bad input (manifest, arguments, tools).
 """
@@ -56,6 +63,20 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--dist-dir", type=Path, default=pipeline.Settings().dist_dir,
                         help="published repositories (default: dist/)")
     common.add_argument("--keep", type=int, default=5, help="repository snapshots to keep")
+    common.add_argument("--keep-versions", type=int, default=2, metavar="N",
+                        help="versions of each package a snapshot carries, newest included "
+                             "(default 2: one to downgrade to)")
+    common.add_argument("--no-wait", action="store_true",
+                        help="fail at once if another publish holds the repository (default: wait)")
+    common.add_argument("--sign-key", metavar="KEYID",
+                        help="sign RPMs and repomd.xml with this secret key of $GNUPGHOME")
+    common.add_argument("--sign-key-file", type=Path, metavar="FILE",
+                        help="sign with the secret key in this armored file (private keyring)")
+    common.add_argument("--passphrase-env", metavar="VAR",
+                        help="environment variable holding the key's passphrase (default: agent)")
+    common.add_argument("--base-url", metavar="URL",
+                        help="where dist/repos is served, for the .repo files "
+                             "(default: repo-config/repos/repo.yaml, else file://DIST/repos)")
     common.add_argument("--json", action="store_true", help="print a machine summary on stdout")
     common.add_argument("-v", "--verbose", action="store_true", help="say more")
 
@@ -71,6 +92,17 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("build", parents=[common], help="render, fetch sources and build RPMs")
     sub.add_parser("publish", parents=[common], help="publish built RPMs as a repository snapshot")
     sub.add_parser("repo", parents=[common], help="render, build and publish (the main job)")
+    verify_command.add_parser(sub, common)
+    sub.add_parser("snapshots", parents=[common],
+                   help="list the repository snapshots: date, packages, what changed")
+    rollback = sub.add_parser("rollback", parents=[common],
+                              help="make an earlier snapshot current (atomically)")
+    rollback.add_argument("--to", metavar="SNAPSHOT",
+                          help="snapshot id (default: the one before the current one)")
+    release = sub.add_parser("release-files", parents=[common],
+                             help="write fuel-release's sources: the .repo file, key, fuel_release")
+    release.add_argument("--out", type=Path, required=True, metavar="DIR",
+                         help="directory the manifest's fuel-release package takes its source from")
     return top
 
 
@@ -87,7 +119,9 @@ def settings_from(args: argparse.Namespace) -> pipeline.Settings:
         manifest=args.manifest, targets=args.targets or ["el9"], profiles=args.profiles,
         source_overrides=overrides, only=args.only, jobs=args.jobs, backend=args.backend,
         build_dir=args.build_dir, dist_dir=args.dist_dir, cache_dir=default_cache_dir(),
-        keep=args.keep)
+        keep=args.keep, keep_versions=args.keep_versions, wait_for_lock=not args.no_wait,
+        signing=signing.SigningConfig(args.sign_key, args.sign_key_file, args.passphrase_env),
+        base_url=args.base_url)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,24 +190,26 @@ def cmd_build(args, settings, reporter) -> int:
 
 
 def cmd_repo(args, settings, reporter) -> int:
-    return _run(args, settings, reporter, publish=True)
+    with _signer(settings, reporter) as signer:
+        return _run(args, settings, reporter, publish=True, signer=signer)
 
 
 def cmd_publish(args, settings, reporter) -> int:
     manifest, targets = pipeline.load(settings)
     graph = pipeline.plan_graph(manifest, settings)
     summary = {}
-    for target in targets:
-        rpms = pipeline.built_rpms(manifest, target, settings, graph.order())
-        result = pipeline.publish(rpms, target, settings)
-        summary[target.name] = _publish_json(result)
-        _report_publish(reporter, target.name, result)
+    with _signer(settings, reporter) as signer:
+        for target in targets:
+            rpms = pipeline.built_rpms(manifest, target, settings, graph.order())
+            result = pipeline.publish(rpms, target, settings, signer)
+            summary[target.name] = _publish_json(result)
+            _report_publish(reporter, target.name, result)
     if args.json:
         write_json({"targets": summary})
     return 0
 
 
-def _run(args, settings, reporter, publish: bool) -> int:
+def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     manifest, targets = pipeline.load(settings)
     graph = pipeline.plan_graph(manifest, settings)
     backend = select_backend(settings.backend, warn=reporter.warn)
@@ -193,7 +229,8 @@ def _run(args, settings, reporter, publish: bool) -> int:
             good = [name for name, o in outcomes.items() if o.status not in (FAILED, SKIPPED)]
             if good:
                 result = pipeline.publish(
-                    [rpm for name in good for rpm in outcomes[name].rpms], target, settings)
+                    [rpm for name in good for rpm in outcomes[name].rpms], target, settings,
+                    signer)
                 target_summary["publish"] = _publish_json(result)
                 _report_publish(reporter, target.name, result)
             if failed:
@@ -205,9 +242,77 @@ def _run(args, settings, reporter, publish: bool) -> int:
     return status
 
 
+def _signer(settings, reporter):
+    if not settings.signing.enabled:
+        reporter.warn("buildtool: warning: publishing unsigned (no --sign-key): the .repo files "
+                      "say gpgcheck=0; fine for local work, not for a release")
+    return signing.signer(settings.signing)
+
+
+def cmd_snapshots(args, settings, reporter) -> int:
+    _, targets = pipeline.load(settings)
+    listing = {target.name: publish_stage.list_snapshots(settings.dist_dir, target.name)
+               for target in targets}
+    if args.json:
+        write_json({name: [_snapshot_json(info) for info in infos]
+                    for name, infos in listing.items()})
+        return 0
+    for name, infos in listing.items():
+        print(f"{name}: {len(infos)} snapshot(s) in "
+              f"{publish_stage.repo_dir(settings.dist_dir, name) / 'snapshots'}")
+        for info in infos:
+            print("  " + _snapshot_line(info))
+    return 0
+
+
+def _snapshot_line(info) -> str:
+    mark = "*" if info.current else " "
+    if info.record is None:
+        return f"{mark} {info.path.name}  (no record)"
+    heads = len(info.record.heads)
+    older = len(info.record.entries) - heads
+    signed = "signed" if info.record.signed_by else "unsigned"
+    changes = ([f"+{item}" for item in info.added] + [f"-{item}" for item in info.removed]
+               + [f"~{item}" for item in info.updated])
+    return (f"{mark} {info.path.name}  {info.record.created}  {heads} package(s) "
+            f"(+{older} older)  {signed}  {'; '.join(changes) or 'no package change'}")
+
+
+def _snapshot_json(info) -> dict:
+    record = info.record
+    return {"id": info.path.name, "current": info.current,
+            "created": record.created if record else None,
+            "packages": len(record.heads) if record else None,
+            "older_versions": len(record.entries) - len(record.heads) if record else None,
+            "signed_by": record.signed_by if record else None,
+            "added": info.added, "removed": info.removed, "updated": info.updated}
+
+
+def cmd_rollback(args, settings, reporter) -> int:
+    _, targets = pipeline.load(settings)
+    for target in targets:
+        chosen = publish_stage.rollback(settings.dist_dir, target.name, args.to,
+                                        wait=settings.wait_for_lock)
+        reporter.info(f"{target.name}: current is now snapshot {chosen.name}")
+        if args.json:
+            write_json({"target": target.name, "current": chosen.name})
+    return 0
+
+
+def cmd_release_files(args, settings, reporter) -> int:
+    _, targets = pipeline.load(settings)
+    if len(targets) != 1:
+        raise UserError("release-files writes one target's files", "give exactly one --target")
+    with _signer(settings, reporter) as signer:
+        written = pipeline.release_files(args.out, targets[0], settings, signer)
+    reporter.info(f"{targets[0].name}: wrote {', '.join(p.name for p in written)} in {args.out}")
+    return 0
+
+
 def _publish_json(result) -> dict:
     return {"repository": str(result.repo_dir / "current"), "snapshot": result.snapshot.name,
-            "changed": result.changed, "packages": result.packages}
+            "changed": result.changed, "packages": result.packages,
+            "older_versions": result.retained, "signed": result.signed}
 
 
 def _report_publish(reporter, target: str, result) -> None:
@@ -217,7 +322,9 @@ def _report_publish(reporter, target: str, result) -> None:
 
 
 COMMANDS = {"validate": cmd_validate, "list": cmd_list, "render": cmd_render,
-            "build": cmd_build, "publish": cmd_publish, "repo": cmd_repo}
+            "build": cmd_build, "publish": cmd_publish, "repo": cmd_repo,
+            "snapshots": cmd_snapshots, "rollback": cmd_rollback,
+            "release-files": cmd_release_files, "verify": verify_command.cmd_verify}
 
 
 if __name__ == "__main__":

@@ -13,10 +13,12 @@ from pathlib import Path
 from . import build as build_stage
 from . import publish as publish_stage
 from . import render as render_stage
+from . import repofiles
 from .backends import Backend
 from .errors import UserError
 from .graph import Graph, plan
 from .manifest import Manifest, load_manifest
+from .signing import Signer, SigningConfig
 from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
 from .targets import TargetProfile, available_targets, load_target
 
@@ -36,6 +38,10 @@ class Settings:
     dist_dir: Path = PROJECT_ROOT / "dist"
     cache_dir: Path = field(default_factory=default_cache_dir)
     keep: int = 5
+    keep_versions: int = 2  # versions of each package a snapshot carries, newest included
+    wait_for_lock: bool = True  # False: fail at once when another publish holds the repository
+    signing: SigningConfig = field(default_factory=SigningConfig)
+    base_url: str | None = None  # where dist/repos is served; None: repo-config, else file://
     config_root: Path = PROJECT_ROOT  # where repo-config/ lives
 
 
@@ -102,9 +108,32 @@ def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,
     return rpms
 
 
-def publish(rpms: list[Path], target: TargetProfile, settings: Settings
-            ) -> publish_stage.PublishResult:
-    return publish_stage.publish(rpms, settings.dist_dir, target.name, keep=settings.keep)
+def publish(rpms: list[Path], target: TargetProfile, settings: Settings,
+            signer: Signer | None = None) -> publish_stage.PublishResult:
+    return publish_stage.publish(
+        rpms, settings.dist_dir, target.name, keep=settings.keep,
+        keep_versions=settings.keep_versions, wait=settings.wait_for_lock, signer=signer,
+        client_files=client_files(target, settings))
+
+
+def client_files(target: TargetProfile, settings: Settings) -> publish_stage.ClientFiles:
+    """The .repo file, comps group and key name a snapshot of `target` carries."""
+    config = repofiles.load_repo_config(settings.config_root)
+    base_url = repofiles.base_url_for(config, settings.dist_dir, settings.base_url)
+    return publish_stage.ClientFiles(
+        repo_file_name=config.repo_file_name,
+        repo_file=lambda signed: repofiles.repo_file_text(config, target, base_url, signed),
+        comps=lambda names: repofiles.comps_xml(config, names),
+        key_name=config.key_name)
+
+
+def release_files(out: Path, target: TargetProfile, settings: Settings,
+                  signer: Signer | None) -> list[Path]:
+    """The fuel-release package's sources for `target`, written into `out`."""
+    config = repofiles.load_repo_config(settings.config_root)
+    base_url = repofiles.base_url_for(config, settings.dist_dir, settings.base_url)
+    return repofiles.write_release_files(out, config, target, base_url,
+                                         signer.public_key() if signer else None)
 
 
 def plan_graph(manifest: Manifest, settings: Settings) -> Graph:

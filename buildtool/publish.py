@@ -1,33 +1,105 @@
 """Publish stage: RPMs -> a complete repository snapshot, made current by one atomic rename.
 
 Layout of dist/repos/<target>/:
-    snapshots/<id>/Packages/*.rpm   hard links to the build outputs
-    snapshots/<id>/repodata/        createrepo_c metadata (gzip, so old yum reads it too)
+    snapshots/<id>/Packages/*.rpm   the run's RPMs plus up to keep_versions-1 older versions of
+                                    each package, carried over from the previous snapshot
+    snapshots/<id>/repodata/        createrepo_c metadata (gzip, so old yum reads it too), the comps
+                                    group and, when signed, repomd.xml.asc
+    snapshots/<id>/RPM-GPG-KEY-fuel, fuel.repo, comps.xml, snapshot.json (what is in it, and why)
     current -> snapshots/<id>       switched with rename(2): readers see old or new, never a mix
+
+A snapshot is written under snapshots/.tmp-<id>; only a complete one is renamed to <id> and then
+made current. Anything named .tmp-* is debris of a publish that died, removed under the lock.
+
+Signing works on copies inside the new snapshot: rpmsign rewrites the file's own inode, so
+signing a hard link would change the build output (and its build cache) behind the build stage's
+back. An RPM whose build output is unchanged since the previous snapshot is hard-linked from that
+snapshot, already signed, so a publish signs only what changed and createrepo_c --update reuses
+the metadata of everything else (same name, size and mtime).
 """
 
 from __future__ import annotations
 
 import datetime
 import fcntl
+import hashlib
+import json
 import os
 import shutil
+import signal
 import subprocess
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .errors import StageFailed, ToolMissing, UserError
+from .signing import Signer
 
 TMP_PREFIX = ".tmp-"
+RECORD = "snapshot.json"
+PACKAGES = "Packages"
+COMPS = "comps.xml"
+KILL_AT_ENV = "BUILDTOOL_PUBLISH_KILL_AT"  # tests: SIGKILL this process at a named checkpoint
+
+
+@dataclass(frozen=True)
+class ClientFiles:
+    """What a snapshot carries for clients besides RPMs (built by the pipeline from repo-config)."""
+
+    repo_file_name: str
+    repo_file: Callable[[bool], str]  # signed? -> the .repo text
+    comps: Callable[[set[str]], str]  # package names in the snapshot -> comps.xml
+    key_name: str = "RPM-GPG-KEY-fuel"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One RPM of a snapshot, as recorded in its snapshot.json."""
+
+    file: str  # file name under Packages/
+    name: str
+    evr: str  # epoch:version-release
+    arch: str
+    origin: str  # sha256 of the build output it was published from (before signing)
+    head: bool = True  # False: an older version kept for downgrades
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.arch)
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    created: str
+    signed_by: str | None
+    client_files: str  # digest of the .repo/comps/key texts, so a config change republishes
+    entries: tuple[Entry, ...] = field(default_factory=tuple)
+
+    @property
+    def heads(self) -> list[Entry]:
+        return [entry for entry in self.entries if entry.head]
 
 
 @dataclass(frozen=True)
 class PublishResult:
     repo_dir: Path  # dist/repos/<target>
     snapshot: Path
-    changed: bool  # False when the RPMs equal the current snapshot's and nothing was written
-    packages: int
+    changed: bool  # False when nothing differs from the current snapshot and nothing was written
+    packages: int  # the run's RPMs (heads)
+    retained: int = 0  # older versions carried over for downgrades
+    signed: bool = False
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    path: Path
+    current: bool
+    record: Record | None  # None: not written by this version of buildtool
+    added: list[str]
+    removed: list[str]
+    updated: list[str]  # "name old-evr -> new-evr"
 
 
 def repo_dir(dist_root: Path, target: str) -> Path:
@@ -55,76 +127,230 @@ def repo_lock(repo: Path, wait: bool = True):
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise UserError(f"{repo} is being published by another process",
-                            "wait for it to finish") from None
+                            "wait for it to finish, or drop --no-wait to queue behind it") from None
         yield
 
 
-def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5) -> PublishResult:
+def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5,
+            keep_versions: int = 2, wait: bool = True, signer: Signer | None = None,
+            client_files: ClientFiles | None = None) -> PublishResult:
+    if keep_versions < 1:
+        raise UserError(f"--keep-versions {keep_versions}: must be at least 1",
+                        "1 keeps only the newest version of each package")
     repo = repo_dir(dist_root, target)
     createrepo = createrepo_command()
-    with repo_lock(repo):
+    fingerprint = signer.fingerprint if signer else None
+    with repo_lock(repo, wait):
         snapshots = repo / "snapshots"
         snapshots.mkdir(parents=True, exist_ok=True)
-        remove_debris(snapshots)
+        remove_debris(repo)
         current = current_snapshot(repo)
-        if current and _same_packages(current / "Packages", rpms):
-            return PublishResult(repo, current, False, len(rpms))
+        previous = read_record(current) if current else None
+        origins = _origins(rpms)
+        client_digest = _client_files_digest(client_files, fingerprint)
+        if current and previous and _unchanged(previous, origins, fingerprint, client_digest):
+            return PublishResult(repo, current, False, len(rpms),
+                                 len(previous.entries) - len(previous.heads), signer is not None)
+        heads = _head_entries(rpms, origins, previous)
+        retained = _retained_entries(heads, previous, keep_versions)
         staging = snapshots / f"{TMP_PREFIX}{snapshot_id()}"
-        _fill_snapshot(staging, rpms, current)
-        _run_createrepo(createrepo, staging)
+        to_sign = _fill_snapshot(staging, heads, rpms, retained, current, previous, fingerprint)
+        _checkpoint("filled")
+        if signer:
+            signer.sign_rpms(to_sign)
+        _checkpoint("signed")
+        groupfile = _write_client_files(staging, client_files, signer, heads)
+        _run_createrepo(createrepo, staging, groupfile)
+        _checkpoint("createrepo")
+        if signer:
+            signer.sign_detached(staging / "repodata" / "repomd.xml")
+        _checkpoint("metadata-signed")
         final = snapshots / staging.name.removeprefix(TMP_PREFIX)
+        record = Record(final.name, _now_iso(), fingerprint, client_digest,
+                        tuple(heads + retained))
+        write_record(staging, record)
         staging.rename(final)
+        _checkpoint("renamed")
         switch_current(repo, final)
+        _checkpoint("switched")
         prune(snapshots, keep, keep_also=final)
-        return PublishResult(repo, final, True, len(rpms))
+        return PublishResult(repo, final, True, len(heads), len(retained), signer is not None)
 
 
 def snapshot_id() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
-def remove_debris(snapshots: Path) -> None:
-    """Half-written snapshots of a publish that died; never current, safe to delete."""
-    for leftover in snapshots.glob(f"{TMP_PREFIX}*"):
+def remove_debris(repo: Path) -> None:
+    """Half-written snapshots and links of a publish that died; never current, safe to delete.
+    Called with the lock held, so no live publish owns them."""
+    for leftover in (repo / "snapshots").glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for link in repo.glob(".current.*"):
+        link.unlink(missing_ok=True)
 
 
-def _same_packages(packages_dir: Path, rpms: list[Path]) -> bool:
-    if not packages_dir.is_dir():
-        return False
-    published = {p.name: p for p in packages_dir.glob("*.rpm")}
-    if set(published) != {p.name for p in rpms}:
-        return False
-    return all(_same_file(published[rpm.name], rpm) for rpm in rpms)
+# --- what goes into a snapshot -------------------------------------------------------------
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if os.path.samefile(a, b):
-        return True
-    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
-
-
-def _fill_snapshot(staging: Path, rpms: list[Path], current: Path | None) -> None:
-    packages = staging / "Packages"
-    packages.mkdir(parents=True)
+def _origins(rpms: list[Path]) -> dict[str, str]:
+    names: dict[str, Path] = {}
     for rpm in rpms:
-        try:
-            os.link(rpm, packages / rpm.name)
-        except OSError:
-            shutil.copy2(rpm, packages / rpm.name)
+        if rpm.name in names:
+            raise UserError(f"two RPMs named {rpm.name}: {names[rpm.name]} and {rpm}",
+                            "each package file name must be unique in a repository")
+        names[rpm.name] = rpm
+    return {rpm.name: _sha256(rpm) for rpm in rpms}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _unchanged(previous: Record, origins: dict[str, str], fingerprint: str | None,
+               client_digest: str) -> bool:
+    return (previous.signed_by == fingerprint and previous.client_files == client_digest
+            and {e.file: e.origin for e in previous.heads} == origins)
+
+
+def _head_entries(rpms: list[Path], origins: dict[str, str],
+                  previous: Record | None) -> list[Entry]:
+    """An Entry per RPM of this run; headers are read only for RPMs the previous snapshot lacks."""
+    known = {(e.file, e.origin): e for e in previous.entries} if previous else {}
+    unknown = [rpm for rpm in rpms if (rpm.name, origins[rpm.name]) not in known]
+    headers = _query_headers(unknown)
+    entries = []
+    for rpm in rpms:
+        seen = known.get((rpm.name, origins[rpm.name]))
+        name, evr, arch = (seen.name, seen.evr, seen.arch) if seen else headers[rpm.name]
+        entries.append(Entry(rpm.name, name, evr, arch, origins[rpm.name], head=True))
+    return entries
+
+
+def _query_headers(rpms: list[Path]) -> dict[str, tuple[str, str, str]]:
+    if not rpms:
+        return {}
+    query = "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"
+    args = ["rpm", "-qp", "--nosignature", "--nodigest", "--qf", query, *map(str, rpms)]
+    result = subprocess.run(args, capture_output=True, text=True)
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    if result.returncode != 0 or len(rows) != len(rpms):
+        raise StageFailed(f"cannot read the RPM headers: {_last_line(result.stderr)}",
+                          "is every file a valid RPM?")
+    return {rpm.name: tuple(row) for rpm, row in zip(rpms, rows, strict=True)}
+
+
+def _retained_entries(heads: list[Entry], previous: Record | None,
+                      keep_versions: int) -> list[Entry]:
+    """Older versions of this run's packages, newest-published first, from the previous snapshot
+    (whose own retained versions carry further back), so `dnf downgrade` has somewhere to go."""
+    if previous is None or keep_versions < 2:
+        return []
+    head_files = {entry.file for entry in heads}
+    by_key: dict[tuple[str, str], list[Entry]] = {}
+    for entry in heads:
+        by_key.setdefault(entry.key, [])
+    for entry in previous.entries:  # heads come first in a record, then older versions
+        older = by_key.get(entry.key)
+        if older is None or entry.file in head_files or entry.file in {e.file for e in older}:
+            continue
+        if len(older) < keep_versions - 1:
+            older.append(Entry(entry.file, entry.name, entry.evr, entry.arch, entry.origin,
+                               head=False))
+    return [entry for older in by_key.values() for entry in older]
+
+
+def _fill_snapshot(staging: Path, heads: list[Entry], rpms: list[Path], retained: list[Entry],
+                   current: Path | None, previous: Record | None,
+                   fingerprint: str | None) -> list[Path]:
+    """Populate Packages/; return the files that still need a signature."""
+    packages = staging / PACKAGES
+    packages.mkdir(parents=True)
+    sources = {rpm.name: rpm for rpm in rpms}
+    reusable = {(e.file, e.origin) for e in previous.entries} if previous else set()
+    same_signer = previous is not None and previous.signed_by == fingerprint
+    to_sign = []
+    for entry in heads + retained:
+        dest = packages / entry.file
+        if same_signer and (entry.file, entry.origin) in reusable:
+            _link_or_copy(current / PACKAGES / entry.file, dest)
+        elif fingerprint:
+            shutil.copy2(sources.get(entry.file) or current / PACKAGES / entry.file, dest)
+            to_sign.append(dest)
+        else:  # unsigned: the build output itself (older versions: as the previous snapshot had it)
+            _link_or_copy(sources.get(entry.file) or current / PACKAGES / entry.file, dest)
     if current and (current / "repodata").is_dir():
         # createrepo_c --update reuses these entries for unchanged files (same name, size, mtime)
         shutil.copytree(current / "repodata", staging / "repodata")
+    return to_sign
 
 
-def _run_createrepo(createrepo: str, directory: Path) -> None:
+def _link_or_copy(source: Path, dest: Path) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)
+
+
+def _write_client_files(staging: Path, client_files: ClientFiles | None, signer: Signer | None,
+                        heads: list[Entry]) -> Path | None:
+    """The .repo file, the public key and comps.xml (returned, for createrepo_c --groupfile)."""
+    if client_files is None:
+        return None
+    (staging / client_files.repo_file_name).write_text(client_files.repo_file(signer is not None))
+    if signer:
+        (staging / client_files.key_name).write_text(signer.public_key())
+    comps = staging / COMPS
+    comps.write_text(client_files.comps({entry.name for entry in heads}))
+    return comps
+
+
+def _client_files_digest(client_files: ClientFiles | None, fingerprint: str | None) -> str:
+    if client_files is None:
+        return ""
+    text = client_files.repo_file(fingerprint is not None) + client_files.key_name
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _run_createrepo(createrepo: str, directory: Path, groupfile: Path | None) -> None:
     args = [createrepo, "--quiet", "--update", "--general-compress-type=gz", "--database",
-            "--workers", str(os.cpu_count() or 2), str(directory)]
-    result = subprocess.run(args, capture_output=True, text=True)
+            "--workers", str(os.cpu_count() or 2)]
+    if groupfile:
+        args += ["--groupfile", str(groupfile)]
+    result = subprocess.run([*args, str(directory)], capture_output=True, text=True)
     if result.returncode != 0:
-        message = (result.stderr.strip().splitlines() or ["no message"])[-1]
-        raise StageFailed(f"createrepo_c failed in {directory}: {message}",
+        raise StageFailed(f"createrepo_c failed in {directory}: {_last_line(result.stderr)}",
                           "the previous snapshot is still current; see the message above")
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+def write_record(snapshot: Path, record: Record) -> None:
+    data = {"id": record.id, "created": record.created, "signed_by": record.signed_by,
+            "client_files": record.client_files,
+            "packages": [entry.__dict__ for entry in record.entries]}
+    (snapshot / RECORD).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def read_record(snapshot: Path) -> Record | None:
+    try:
+        data = json.loads((snapshot / RECORD).read_text())
+        return Record(data["id"], data["created"], data["signed_by"], data["client_files"],
+                      tuple(Entry(**entry) for entry in data["packages"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+# --- switching, listing, rollback, pruning ---------------------------------------------------
 
 
 def switch_current(repo: Path, snapshot: Path) -> None:
@@ -145,10 +371,79 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def complete_snapshots(repo: Path) -> list[Path]:
+    """Finished snapshots, oldest first (ids are UTC timestamps, so names sort by age)."""
+    directory = repo / "snapshots"
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir()
+                  if p.is_dir() and not p.name.startswith(".")
+                  and (p / "repodata" / "repomd.xml").is_file())
+
+
+def list_snapshots(dist_root: Path, target: str) -> list[SnapshotInfo]:
+    repo = repo_dir(dist_root, target)
+    current = current_snapshot(repo)
+    infos, before = [], None
+    for path in complete_snapshots(repo):
+        record = read_record(path)
+        added, removed, updated = _changes(before, record)
+        infos.append(SnapshotInfo(path, path.resolve() == current, record, added, removed, updated))
+        before = record
+    return infos
+
+
+def _changes(before: Record | None, after: Record | None) -> tuple[list, list, list]:
+    old = {e.name: e for e in before.heads} if before else {}
+    new = {e.name: e for e in after.heads} if after else {}
+    added = sorted(f"{name} {new[name].evr}" for name in new.keys() - old.keys())
+    removed = sorted(f"{name} {old[name].evr}" for name in old.keys() - new.keys())
+    updated = sorted(f"{name} {old[name].evr} -> {new[name].evr}"
+                     for name in new.keys() & old.keys() if old[name].origin != new[name].origin)
+    return added, removed, updated
+
+
+def rollback(dist_root: Path, target: str, to: str | None = None, *,
+             wait: bool = True) -> Path:
+    """Make an earlier snapshot current (default: the one before current), atomically."""
+    repo = repo_dir(dist_root, target)
+    with repo_lock(repo, wait):
+        snapshots = complete_snapshots(repo)
+        current = current_snapshot(repo)
+        names = [p.name for p in snapshots]
+        if to is None:
+            older = [p for p in snapshots if current and p.name < current.name]
+            if not older:
+                raise UserError(f"{target}: no snapshot older than the current one to roll back to",
+                                f"see 'buildtool snapshots --target {target}'")
+            chosen = older[-1]
+        elif to in names:
+            chosen = snapshots[names.index(to)]
+        else:
+            raise UserError(f"{target}: no complete snapshot '{to}'",
+                            f"known: {', '.join(names) or 'none'}")
+        switch_current(repo, chosen)
+        return chosen
+
+
 def prune(snapshots: Path, keep: int, keep_also: Path) -> list[Path]:
-    """Delete the oldest snapshots beyond `keep` (never the current one)."""
+    """Delete the oldest snapshots beyond `keep` (never the current one). Each is renamed to a
+    .tmp- name first, so a publish killed while deleting never leaves a half snapshot that looks
+    complete (and could be rolled back to)."""
     existing = sorted(p for p in snapshots.iterdir() if p.is_dir() and not p.name.startswith("."))
     doomed = [p for p in existing[:-keep] if p.resolve() != keep_also.resolve()] if keep > 0 else []
     for path in doomed:
-        shutil.rmtree(path)
+        condemned = path.with_name(f"{TMP_PREFIX}pruned-{path.name}")
+        path.rename(condemned)
+        shutil.rmtree(condemned)
     return doomed
+
+
+def _checkpoint(name: str) -> None:
+    if os.environ.get(KILL_AT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if "use Alien" not in line]
+    return lines[-1] if lines else "no message"
