@@ -41,6 +41,7 @@ class Source:
     sha256: str | None = None
     filename: str | None = None  # name of the tarball in SOURCES (derived when omitted)
     unpack_dir: str | None = None  # top directory inside the tarball (derived when omitted)
+    subdir: str | None = None  # python: the directory of setup.py inside the tree (e.g. nailgun)
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,9 @@ class Directory:
 
 @dataclass(frozen=True)
 class InstallFile:
-    src: str  # relative to the unpacked source tree; a directory is copied whole
     dest: str
+    src: str | None = None  # relative to the unpacked source tree; a directory is copied whole
+    content: str | None = None  # or the file's text, written by the manifest (e.g. a wrapper)
     mode: str = "0644"
 
 
@@ -290,7 +292,9 @@ def _check_package(package: Package, path: KeyPath, positions: Positions, root: 
         if not NAME_RE.match(command):
             fail(("commands", i), f"'{command}' is not a command name")
     for i, item in enumerate(package.install):
-        if not REL_PATH_RE.match(item.src) or ".." in item.src.split("/"):
+        if (item.src is None) == (item.content is None):
+            fail(("install", i), "give exactly one of 'src' or 'content'")
+        if item.src is not None and (not REL_PATH_RE.match(item.src) or ".." in item.src.split("/")):
             fail(("install", i, "src"), f"'{item.src}' must be a relative path inside the source",
                  "no leading '/', no '..'")
         _check_abs_path(item.dest, path + ("install", i, "dest"), positions)
@@ -369,6 +373,10 @@ def _check_source(package: Package, path: KeyPath, positions: Positions, root: P
         value = getattr(source, key)
         if value is not None and (not REL_PATH_RE.match(value) or "/" in value):
             raise SchemaError(positions, sub + (key,), f"'{value}' must be a plain file name")
+    if source.subdir is not None and (not REL_PATH_RE.match(source.subdir)
+                                      or ".." in source.subdir.split("/")):
+        raise SchemaError(positions, sub + ("subdir",), f"'{source.subdir}' must be a relative path",
+                          "a directory inside the source tree, no leading '/', no '..'")
 
 
 def _check_text(value: object, path: KeyPath, positions: Positions, key: str = "") -> None:
@@ -513,5 +521,6 @@ def _apply_source_overrides(packages: dict[str, Package], overrides: dict[str, s
                             "point it at a local checkout of the package's source")
         original = result[name].source or Source()
         result[name] = dataclasses.replace(result[name], source=Source(
-            path=str(directory), filename=original.filename, unpack_dir=original.unpack_dir))
+            path=str(directory), filename=original.filename, unpack_dir=original.unpack_dir,
+            subdir=original.subdir))
     return result

@@ -166,6 +166,9 @@ def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Pa
         content = (config.content.encode() if config.content is not None
                    else (manifest.root / config.source).read_bytes())
         files[_config_source_name(index, config.dest)] = content
+    for index, item in enumerate(package.install):
+        if item.content is not None:
+            files[_install_source_name(index, item.dest)] = item.content.encode()
     for patch in package.patches:
         files[posixpath.basename(patch)] = (manifest.root / patch).read_bytes()
     for name, content in files.items():
@@ -181,12 +184,18 @@ def _config_source_name(index: int, dest: str) -> str:
     return f"config{index}-{posixpath.basename(dest)}"
 
 
+def _install_source_name(index: int, dest: str) -> str:
+    return f"install{index}-{posixpath.basename(dest)}"
+
+
 def _context(manifest: Manifest, package: Package, target: TargetProfile,
              generated: list[str]) -> _SpecContext:
     context = _SpecContext(package, target)
     if package.source:
         context.sources.append(SourceFile(0, source_filename(package)))
-    numbered = {name: SourceFile(i + 1, name) for i, name in enumerate(generated)}
+    patches = {posixpath.basename(p) for p in package.patches}  # already PatchN: lines
+    numbered = {name: SourceFile(i + 1, name)
+                for i, name in enumerate(n for n in generated if n not in patches)}
     context.sources += list(numbered.values())
 
     def add(name: str, dest: str, mode: str, prefix: str = "") -> None:
@@ -203,6 +212,9 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
     if package.logrotate:
         add(f"{package.name}.logrotate", f"/etc/logrotate.d/{package.name}", "0644",
             "%config(noreplace) ")
+    for index, item in enumerate(package.install):
+        if item.content is not None:
+            add(_install_source_name(index, item.dest), item.dest, item.mode)
     for index, config in enumerate(package.config_files):
         marker = "%config(noreplace) " if config.noreplace else "%config "
         add(_config_source_name(index, config.dest), config.dest, config.mode,
