@@ -16,6 +16,7 @@ from .errors import EXIT_FAILED, UserError
 from .render import check_spec
 from .report import Reporter, Timer, outcome_json, write_json
 from .sources import default_cache_dir
+from .verify import command as verify_command
 
 DESCRIPTION = """\
 Turn the Fuel service manifest into RPM specs, RPMs and a yum/dnf repository.
@@ -91,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("build", parents=[common], help="render, fetch sources and build RPMs")
     sub.add_parser("publish", parents=[common], help="publish built RPMs as a repository snapshot")
     sub.add_parser("repo", parents=[common], help="render, build and publish (the main job)")
+    verify_command.add_parser(sub, common)
     sub.add_parser("snapshots", parents=[common],
                    help="list the repository snapshots: date, packages, what changed")
     rollback = sub.add_parser("rollback", parents=[common],
@@ -322,7 +324,7 @@ def _report_publish(reporter, target: str, result) -> None:
 COMMANDS = {"validate": cmd_validate, "list": cmd_list, "render": cmd_render,
             "build": cmd_build, "publish": cmd_publish, "repo": cmd_repo,
             "snapshots": cmd_snapshots, "rollback": cmd_rollback,
-            "release-files": cmd_release_files}
+            "release-files": cmd_release_files, "verify": verify_command.cmd_verify}
 
 
 if __name__ == "__main__":
