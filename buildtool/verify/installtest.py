@@ -39,7 +39,7 @@ class Phase:
     notes: list[str] = field(default_factory=list)
 
     def add(self, findings: list[Finding]) -> None:
-        self.findings += findings
+        self.findings += [f for f in dict.fromkeys(findings) if f not in self.findings]
         if findings:
             self.status = FAILED
 

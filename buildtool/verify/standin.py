@@ -8,6 +8,7 @@ the closure check and the install test meaningful; it proves nothing about the r
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,16 +18,22 @@ from ..targets import TargetProfile
 from .tools import require_tool
 
 STANDIN_NAME = "buildtool-base-standin"
+PYTHON_DIST_RE = re.compile(r"^python3dist\((.+)\)$")
 
 def base_provides(target: TargetProfile) -> list[str]:
     """What the target's base distribution gives the Fuel packages.
 
     Every distro name of the target's `deps:` map, `python(abi)` of its Python, plus the extra
-    names of `base_provides:` in the target profile (file paths, virtual provides).
+    names of `base_provides:` in the target profile (file paths, virtual provides). Unversioned,
+    so they satisfy any versioned requirement: the closure check cannot judge versions.
     """
     names = [name for distro_names in target.deps.values() for name in distro_names]
     names.append(f"python(abi) = {target.python_version}")
-    names += target.base_provides
+    for name in target.base_provides:
+        names.append(name)
+        module = PYTHON_DIST_RE.match(name)
+        if module:  # a distro's python3-X provides python3dist(X) and python3.Ydist(X) alike
+            names.append(f"python{target.python_version}dist({module.group(1)})")
     return list(dict.fromkeys(names))
 
 def standin_spec(target: TargetProfile) -> str:
