@@ -15,6 +15,8 @@ DISTRO_MODULEPATH = ENV.fetch('FUEL_SPEC_MODULEPATH', '/usr/share/puppet/modules
 Dir[File.join(SPEC_DIR, 'support', '*.rb')].sort.each { |f| require f }
 
 RSpec.configure do |c|
+  # No spec/fixtures/modules symlinks: the module path below is used as is.
+  c.setup_fixtures = false
   c.module_path = [MODULES_DIR, *DISTRO_MODULEPATH.split(':')].join(':')
   c.manifest = File.join(PUPPET_DIR, 'manifests', 'site.pp')
   c.hiera_config = File.join(SPEC_DIR, 'fixtures', 'hiera', 'hiera.yaml')
