@@ -12,7 +12,7 @@ import pytest
 
 from buildtool import pipeline
 from buildtool.manifest import DEP_RE
-from buildtool.render import template_environment, render_package
+from buildtool.render import render_package, template_environment
 from buildtool.targets import available_targets, load_target
 
 ROOT = pipeline.PROJECT_ROOT

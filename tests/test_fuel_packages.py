@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, require_tools, run_buildtool
+from conftest import require_tools, run_buildtool
 
 pytestmark = pytest.mark.integration
 
