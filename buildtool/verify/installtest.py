@@ -192,6 +192,8 @@ def _transaction_findings(check: str, result, names: list[str]) -> list[Finding]
         if not any(key in line.lower() for key in FAILURE_KEYS):
             continue
         findings.append(Finding(check, _named_package(line, names), line))
+    named = [f for f in findings if f.package != "-"]
+    findings = named or findings  # "Error: Transaction failed" adds nothing to a named failure
     if result.returncode != 0 and not findings:
         findings.append(Finding(check, "-", f"dnf exited with status {result.returncode}"))
     return findings

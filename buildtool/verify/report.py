@@ -51,7 +51,7 @@ def print_report(reports: list[TargetReport], stream: TextIO) -> None:
              r.phase("erase").status, f"{r.size_bytes / 1e6:.2f} MB") for r in reports]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip(),
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
               file=stream)
     for report in reports:
         print(f"\n{report.target}: {report.repository}: {size_text(report.size_bytes)}; "
