@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILDTOOL = $(VENV)/bin/buildtool
 PROFILE_ARGS = $(foreach p,$(PROFILE),--profile $(p))
 
-.PHONY: repo test unit integration puppet-test lint verify bench tools tools-test venv clean distclean
+.PHONY: repo test unit integration puppet-test lint verify installcheck bench tools tools-test venv clean distclean
 
 repo: venv tools  ## build and publish the default manifest for $(TARGET)
 	$(BUILDTOOL) repo --target $(TARGET) $(PROFILE_ARGS) -j $(JOBS)
@@ -26,6 +26,12 @@ puppet-test: tools-test
 
 lint: venv
 	$(VENV)/bin/ruff check buildtool tests bench
+
+verify: venv tools-test  ## lint, closure, install/upgrade/erase test of dist/repos/$(TARGET)/current
+	$(BUILDTOOL) verify --target $(TARGET)
+
+installcheck:  ## the install/upgrade/erase test in a real distribution container: IMAGE=...
+	scripts/installcheck $(IMAGE) dist/repos/$(TARGET)/current
 
 bench: venv tools
 	$(VENV)/bin/python bench/run.py
