@@ -63,6 +63,7 @@ class Entry:
     arch: str
     origin: str  # sha256 of the build output it was published from (before signing)
     head: bool = True  # False: an older version kept for downgrades
+    stamp: str = ""  # size:mtime:inode of that build output, to skip re-hashing unchanged files
 
     @property
     def key(self) -> tuple[str, str]:
@@ -146,12 +147,12 @@ def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5,
         remove_debris(repo)
         current = current_snapshot(repo)
         previous = read_record(current) if current else None
-        origins = _origins(rpms)
+        origins, stamps = _origins(rpms, previous)
         client_digest = _client_files_digest(client_files, fingerprint)
         if current and previous and _unchanged(previous, origins, fingerprint, client_digest):
             return PublishResult(repo, current, False, len(rpms),
                                  len(previous.entries) - len(previous.heads), signer is not None)
-        heads = _head_entries(rpms, origins, previous)
+        heads = _head_entries(rpms, origins, stamps, previous)
         retained = _retained_entries(heads, previous, keep_versions)
         staging = snapshots / f"{TMP_PREFIX}{snapshot_id()}"
         to_sign = _fill_snapshot(staging, heads, rpms, retained, current, previous, fingerprint)
@@ -193,14 +194,21 @@ def remove_debris(repo: Path) -> None:
 # --- what goes into a snapshot -------------------------------------------------------------
 
 
-def _origins(rpms: list[Path]) -> dict[str, str]:
-    names: dict[str, Path] = {}
+def _origins(rpms: list[Path], previous: Record | None
+             ) -> tuple[dict[str, str], dict[str, str]]:
+    """sha256 and stat stamp of each build output by file name. A file whose stamp the previous
+    snapshot recorded keeps its recorded digest: builds write new files, they never edit one."""
+    recorded = {(e.file, e.stamp): e.origin for e in previous.heads} if previous else {}
+    origins: dict[str, str] = {}
+    stamps: dict[str, str] = {}
     for rpm in rpms:
-        if rpm.name in names:
-            raise UserError(f"two RPMs named {rpm.name}: {names[rpm.name]} and {rpm}",
+        if rpm.name in origins:
+            raise UserError(f"two RPMs named {rpm.name} in one publish ({rpm})",
                             "each package file name must be unique in a repository")
-        names[rpm.name] = rpm
-    return {rpm.name: _sha256(rpm) for rpm in rpms}
+        info = os.stat(rpm)
+        stamps[rpm.name] = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+        origins[rpm.name] = recorded.get((rpm.name, stamps[rpm.name])) or _sha256(rpm)
+    return origins, stamps
 
 
 def _sha256(path: Path) -> str:
@@ -217,17 +225,17 @@ def _unchanged(previous: Record, origins: dict[str, str], fingerprint: str | Non
             and {e.file: e.origin for e in previous.heads} == origins)
 
 
-def _head_entries(rpms: list[Path], origins: dict[str, str],
+def _head_entries(rpms: list[Path], origins: dict[str, str], stamps: dict[str, str],
                   previous: Record | None) -> list[Entry]:
     """An Entry per RPM of this run; headers are read only for RPMs the previous snapshot lacks."""
     known = {(e.file, e.origin): e for e in previous.entries} if previous else {}
-    unknown = [rpm for rpm in rpms if (rpm.name, origins[rpm.name]) not in known]
-    headers = _query_headers(unknown)
+    files = [(rpm, rpm.name) for rpm in rpms]
+    headers = _query_headers([rpm for rpm, file in files if (file, origins[file]) not in known])
     entries = []
-    for rpm in rpms:
-        seen = known.get((rpm.name, origins[rpm.name]))
-        name, evr, arch = (seen.name, seen.evr, seen.arch) if seen else headers[rpm.name]
-        entries.append(Entry(rpm.name, name, evr, arch, origins[rpm.name], head=True))
+    for _, file in files:
+        seen = known.get((file, origins[file]))
+        name, evr, arch = (seen.name, seen.evr, seen.arch) if seen else headers[file]
+        entries.append(Entry(file, name, evr, arch, origins[file], True, stamps[file]))
     return entries
 
 
@@ -270,26 +278,28 @@ def _fill_snapshot(staging: Path, heads: list[Entry], rpms: list[Path], retained
     """Populate Packages/; return the files that still need a signature."""
     packages = staging / PACKAGES
     packages.mkdir(parents=True)
-    sources = {rpm.name: rpm for rpm in rpms}
+    sources = {rpm.name: str(rpm) for rpm in rpms}
+    published = f"{current / PACKAGES}/" if current else ""
     reusable = {(e.file, e.origin) for e in previous.entries} if previous else set()
     same_signer = previous is not None and previous.signed_by == fingerprint
     to_sign = []
     for entry in heads + retained:
-        dest = packages / entry.file
+        dest = f"{packages}/{entry.file}"
         if same_signer and (entry.file, entry.origin) in reusable:
-            _link_or_copy(current / PACKAGES / entry.file, dest)
+            _link_or_copy(published + entry.file, dest)
         elif fingerprint:
-            shutil.copy2(sources.get(entry.file) or current / PACKAGES / entry.file, dest)
-            to_sign.append(dest)
+            shutil.copy2(sources.get(entry.file) or published + entry.file, dest)
+            to_sign.append(Path(dest))
         else:  # unsigned: the build output itself (older versions: as the previous snapshot had it)
-            _link_or_copy(sources.get(entry.file) or current / PACKAGES / entry.file, dest)
+            _link_or_copy(sources.get(entry.file) or published + entry.file, dest)
     if current and (current / "repodata").is_dir():
-        # createrepo_c --update reuses these entries for unchanged files (same name, size, mtime)
-        shutil.copytree(current / "repodata", staging / "repodata")
+        # createrepo_c --update reuses these entries for unchanged files (same name, size, mtime);
+        # it writes a new repodata/ and never edits old files, so links are safe and cheap
+        shutil.copytree(current / "repodata", staging / "repodata", copy_function=_link_or_copy)
     return to_sign
 
 
-def _link_or_copy(source: Path, dest: Path) -> None:
+def _link_or_copy(source: str | Path, dest: str | Path) -> None:
     try:
         os.link(source, dest)
     except OSError:
@@ -334,7 +344,7 @@ def write_record(snapshot: Path, record: Record) -> None:
     data = {"id": record.id, "created": record.created, "signed_by": record.signed_by,
             "client_files": record.client_files,
             "packages": [entry.__dict__ for entry in record.entries]}
-    (snapshot / RECORD).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    (snapshot / RECORD).write_text(json.dumps(data, sort_keys=True) + "\n")  # no indent: C encoder
 
 
 def read_record(snapshot: Path) -> Record | None:

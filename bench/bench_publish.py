@@ -1,0 +1,135 @@
+"""Publish speed: a new snapshot of 1,000 tiny RPMs after one package changed, against a raw
+`createrepo_c --update` of the same directory; and what signing adds per RPM.
+
+    .venv/bin/python bench/bench_publish.py [--count 1000] [--rounds 5]
+
+The RPMs are built once (one rpmbuild call, a spec with COUNT subpackages, ~30 s for 1,000) and
+cached under build/bench/publish-rpms/. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from publish_helpers import build_many, build_rpm, make_key  # noqa: E402
+
+from buildtool import publish  # noqa: E402
+from buildtool.signing import SigningConfig, signer, stop_agent  # noqa: E402
+
+CREATEREPO_FLAGS = ["--quiet", "--update", "--general-compress-type=gz", "--database",
+                    "--workers", str(os.cpu_count() or 2)]
+
+
+def cached_rpms(count: int) -> tuple[list[Path], Path]:
+    """COUNT tiny RPMs at version 1, and bulk-0000 at version 2 (the 'one changed package')."""
+    cache = ROOT / "build" / "bench" / f"publish-rpms-{count}"
+    v1_dir = cache / "1"
+    changed = cache / "2" / "bulk-0000-2-1.noarch.rpm"
+    if not (v1_dir.is_dir() and len(list(v1_dir.glob("*.rpm"))) == count and changed.is_file()):
+        shutil.rmtree(cache, ignore_errors=True)
+        started = time.monotonic()
+        build_many(count, "1", cache)
+        build_rpm("bulk-0000", "2", cache)
+        print(f"built {count + 1} tiny RPMs once in {time.monotonic() - started:.1f} s "
+              f"(cached in {cache})")
+    return sorted(v1_dir.glob("*.rpm")), changed
+
+
+def timed(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+class RawRepo:
+    """One directory updated in place by createrepo_c --update, bulk-0000 swapped v1 <-> v2."""
+
+    def __init__(self, v1: list[Path], changed: Path, work: Path):
+        self.repo, self.swap, self.rounds = work / "raw", (v1[0], changed), 0
+        (self.repo / "Packages").mkdir(parents=True)
+        for rpm in v1:
+            os.link(rpm, self.repo / "Packages" / rpm.name)
+        self._createrepo()
+
+    def update_after_one_change(self) -> float:
+        old, new = self.swap if self.rounds % 2 == 0 else self.swap[::-1]
+        self.rounds += 1
+        (self.repo / "Packages" / old.name).unlink()
+        os.link(new, self.repo / "Packages" / new.name)
+        return timed(self._createrepo)
+
+    def _createrepo(self) -> None:
+        subprocess.run(["createrepo_c", *CREATEREPO_FLAGS, str(self.repo)], check=True)
+
+
+def paired_rounds(raw: RawRepo, v1: list[Path], changed: Path, rounds: int, dist: Path,
+                  active_signer=None) -> tuple[float, list[tuple[float, float]]]:
+    """First publish of all RPMs; then per round a raw update and a new snapshot, back to back,
+    so that load from other processes hits both alike."""
+    first = timed(lambda: publish.publish(v1, dist, "el9", signer=active_signer, keep=3))
+    sets = [[changed, *v1[1:]], v1]
+    pairs = []
+    for round_ in range(rounds):
+        raw_time = raw.update_after_one_change()
+        ours = timed(lambda s=sets[round_ % 2]: publish.publish(s, dist, "el9", keep=3,
+                                                                signer=active_signer))
+        pairs.append((raw_time, ours))
+    return first, pairs
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--count", type=int, default=1000)
+    options.add_argument("--rounds", type=int, default=9)
+    args = options.parse_args()
+    v1, changed = cached_rpms(args.count)
+    with tempfile.TemporaryDirectory(prefix="bench-publish-", dir=ROOT / "build" / "bench") as tmp:
+        work = Path(tmp)
+        raw = RawRepo(v1, changed, work)
+        first, unsigned = paired_rounds(raw, v1, changed, args.rounds, work / "dist-unsigned")
+
+        home = work / "gnupg"
+        fingerprint = make_key(home)
+        os.environ["GNUPGHOME"] = str(home)
+        try:
+            with signer(SigningConfig(key_id=fingerprint)) as active:
+                first_signed, signed = paired_rounds(raw, v1, changed, args.rounds,
+                                                     work / "dist-signed", active)
+        finally:
+            stop_agent(home)
+
+    raw_times = [r for r, _ in unsigned]
+    ours, ours_signed = [o for _, o in unsigned], [o for _, o in signed]
+    ratios = [o / r for r, o in unsigned]
+    print(f"\n{args.count} tiny RPMs, one package changed, {args.rounds} paired rounds "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"  raw createrepo_c --update (same flags)    median {_ms(raw_times)}  "
+          f"min {min(raw_times) * 1000:6.1f} ms")
+    print(f"  buildtool publish, new snapshot, unsigned median {_ms(ours)}  "
+          f"min {min(ours) * 1000:6.1f} ms")
+    print(f"    ratio to raw: median of pairs {statistics.median(ratios):.2f}x, "
+          f"of minima {min(ours) / min(raw_times):.2f}x (goal <= 1.5x)")
+    print(f"  buildtool publish, new snapshot, signed   median {_ms(ours_signed)}  "
+          f"(signs the 1 changed RPM + repomd.xml)")
+    per_rpm = (first_signed - first) / args.count
+    print(f"  first publish of all {args.count}: unsigned {first:.2f} s, signed {first_signed:.2f} s"
+          f"  -> signing adds {per_rpm * 1000:.1f} ms per RPM")
+
+
+def _ms(times: list[float]) -> str:
+    return f"{statistics.median(times) * 1000:6.1f} ms"
+
+
+if __name__ == "__main__":
+    main()
