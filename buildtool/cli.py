@@ -16,6 +16,7 @@ from .errors import EXIT_FAILED, UserError
 from .render import check_spec
 from .report import Reporter, Timer, outcome_json, write_json
 from .sources import default_cache_dir
+from .targets import load_target
 from .verify import command as verify_command
 
 DESCRIPTION = """\
@@ -249,8 +250,14 @@ def _signer(settings, reporter):
     return signing.signer(settings.signing)
 
 
+def _targets_without_manifest(settings):
+    """Repository commands work from the targets alone: a broken manifest must never stand in
+    the way of a rollback, and fuel-release's files are written before the manifest needs them."""
+    return [load_target(settings.config_root, name) for name in settings.targets]
+
+
 def cmd_snapshots(args, settings, reporter) -> int:
-    _, targets = pipeline.load(settings)
+    targets = _targets_without_manifest(settings)
     listing = {target.name: publish_stage.list_snapshots(settings.dist_dir, target.name)
                for target in targets}
     if args.json:
@@ -289,7 +296,7 @@ def _snapshot_json(info) -> dict:
 
 
 def cmd_rollback(args, settings, reporter) -> int:
-    _, targets = pipeline.load(settings)
+    targets = _targets_without_manifest(settings)
     for target in targets:
         chosen = publish_stage.rollback(settings.dist_dir, target.name, args.to,
                                         wait=settings.wait_for_lock)
@@ -300,7 +307,7 @@ def cmd_rollback(args, settings, reporter) -> int:
 
 
 def cmd_release_files(args, settings, reporter) -> int:
-    _, targets = pipeline.load(settings)
+    targets = _targets_without_manifest(settings)
     if len(targets) != 1:
         raise UserError("release-files writes one target's files", "give exactly one --target")
     with _signer(settings, reporter) as signer:

@@ -329,8 +329,8 @@ def _client_files_digest(client_files: ClientFiles | None, fingerprint: str | No
 def _run_createrepo(createrepo: str, directory: Path, groupfile: Path | None) -> None:
     args = [createrepo, "--quiet", "--update", "--general-compress-type=gz", "--database",
             "--workers", str(os.cpu_count() or 2)]
-    if groupfile:
-        args += ["--groupfile", str(groupfile)]
+    if groupfile:  # createrepo_c takes a relative --groupfile as relative to the repository
+        args += ["--groupfile", str(groupfile.resolve())]
     result = subprocess.run([*args, str(directory)], capture_output=True, text=True)
     if result.returncode != 0:
         raise StageFailed(f"createrepo_c failed in {directory}: {_last_line(result.stderr)}",
