@@ -12,9 +12,9 @@ PROFILE_ARGS = $(foreach p,$(PROFILE),--profile $(p))
 repo: venv tools  ## build and publish the default manifest for $(TARGET)
 	$(BUILDTOOL) repo --target $(TARGET) $(PROFILE_ARGS) -j $(JOBS)
 
-test: venv tools-test  ## every test: unit, integration (real rpm tools), puppet; then verify the default repository
-	$(VENV)/bin/pytest -q tests
+test: venv tools-test  ## verify the default repository, then every test (unit, integration, puppet)
 	$(MAKE) --no-print-directory repo verify
+	$(VENV)/bin/pytest -q tests
 
 unit: venv  ## the fast unit tests only
 	$(VENV)/bin/pytest -q -m "not integration" tests
