@@ -187,7 +187,8 @@ def cmd_render(args, settings, reporter) -> int:
 
 
 def cmd_build(args, settings, reporter) -> int:
-    return _run(args, settings, reporter, publish=False)
+    with signing.signer(settings.signing) as signer:  # fuel-release ships the public key
+        return _run(args, settings, reporter, publish=False, signer=signer)
 
 
 def cmd_repo(args, settings, reporter) -> int:
@@ -218,7 +219,7 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     for target in targets:
         timer = Timer()
         rendered = pipeline.render(manifest, target, settings, graph)
-        fetched = pipeline.fetch_sources(manifest, rendered, settings)
+        fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer)
         reporter.start_build(len(rendered), target.name)
         outcomes = pipeline.build(manifest, target, settings, graph, rendered, fetched, backend,
                                   reporter.event)

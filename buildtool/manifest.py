@@ -38,6 +38,7 @@ class Source:
     pypi: str | None = None  # a PyPI project name; `version` defaults to the package's
     version: str | None = None
     url: str | None = None  # a tarball URL; needs sha256
+    generated: Literal["release-files"] | None = None  # written by buildtool per target
     sha256: str | None = None
     filename: str | None = None  # name of the tarball in SOURCES (derived when omitted)
     unpack_dir: str | None = None  # top directory inside the tarball (derived when omitted)
@@ -107,6 +108,7 @@ class InstallFile:
     src: str | None = None  # relative to the unpacked source tree; a directory is copied whole
     content: str | None = None  # or the file's text, written by the manifest (e.g. a wrapper)
     mode: str = "0644"
+    config: bool = False  # a file the operator may edit: %config(noreplace)
 
 
 @dataclass(frozen=True)
@@ -355,9 +357,9 @@ def _check_source(package: Package, path: KeyPath, positions: Positions, root: P
     if source is None:
         return
     sub = path + ("source",)
-    kinds = [k for k in ("path", "git", "pypi", "url") if getattr(source, k)]
+    kinds = [k for k in ("path", "git", "pypi", "url", "generated") if getattr(source, k)]
     if len(kinds) != 1:
-        raise SchemaError(positions, sub, "give exactly one of path, git, pypi or url",
+        raise SchemaError(positions, sub, "give exactly one of path, git, pypi, url or generated",
                           f"found {', '.join(kinds) or 'none'}")
     if source.path is not None:
         _check_relative_file(source.path, sub + ("path",), positions, root, directory=True)

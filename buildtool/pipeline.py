@@ -70,11 +70,19 @@ def render(manifest: Manifest, target: TargetProfile, settings: Settings,
 
 
 def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
-                  settings: Settings) -> dict[str, FetchedSource | None]:
+                  target: TargetProfile, settings: Settings,
+                  signer: Signer | None = None) -> dict[str, FetchedSource | None]:
     cache = Lookaside(settings.cache_dir)
-    return {name: (fetch(manifest.packages[name], manifest.root, cache, item.sources_dir)
-                   if manifest.packages[name].source else None)
-            for name, item in rendered.items()}
+    fetched = {}
+    for name, item in rendered.items():
+        source = manifest.packages[name].source
+        generated_dir = None
+        if source and source.generated == "release-files":
+            generated_dir = target_root(settings, target) / "generated" / name
+            release_files(generated_dir, target, settings, signer)
+        fetched[name] = (fetch(manifest.packages[name], manifest.root, cache, item.sources_dir,
+                               generated_dir) if source else None)
+    return fetched
 
 
 def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: Graph,

@@ -214,7 +214,8 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
             "%config(noreplace) ")
     for index, item in enumerate(package.install):
         if item.content is not None:
-            add(_install_source_name(index, item.dest), item.dest, item.mode)
+            add(_install_source_name(index, item.dest), item.dest, item.mode,
+                "%config(noreplace) " if item.config else "")
     for index, config in enumerate(package.config_files):
         marker = "%config(noreplace) " if config.noreplace else "%config "
         add(_config_source_name(index, config.dest), config.dest, config.mode,

@@ -95,14 +95,18 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(package: Package, manifest_root: Path, cache: Lookaside, dest_dir: Path) -> FetchedSource:
-    """Put the package's Source0 into `dest_dir` (via the lookaside cache) and describe it."""
+def fetch(package: Package, manifest_root: Path, cache: Lookaside, dest_dir: Path,
+          generated_dir: Path | None = None) -> FetchedSource:
+    """Put the package's Source0 into `dest_dir` (via the lookaside cache) and describe it.
+
+    A `generated` source is the directory `generated_dir` that an earlier step wrote."""
     source = package.source
     filename = source_filename(package)
     epoch = None
-    if source.path is not None:
+    if source.path is not None or source.generated is not None:
+        directory = generated_dir if source.generated else manifest_root / source.path
         digest, cached = _store_bytes(cache, filename, deterministic_tarball(
-            (manifest_root / source.path), unpack_dir(package), package.source_date_epoch or 0))
+            directory, unpack_dir(package), package.source_date_epoch or 0))
     elif source.git is not None:
         digest, cached, epoch = _fetch_git(package, cache, filename)
     else:

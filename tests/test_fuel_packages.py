@@ -94,7 +94,9 @@ def test_fuel_puppet_requires_the_modules_by_their_rdo_names(el9):
 
 def test_fuel_release_ships_the_release_file_and_pulls_the_el9_repositories(el9):
     table = {name: flags for name, flags, _, _ in file_table(el9["fuel-release"])}
-    assert table["/etc/fuel_release"] == "cn"
+    assert table["/etc/yum.repos.d/fuel.repo"] == "cn"  # the operator may edit the .repo
+    assert table["/etc/fuel_release"] == ""  # says which release is installed: upgrades replace it
+    assert table["/etc/pki/rpm-gpg/RPM-GPG-KEY-fuel"] == ""
     assert {"epel-release", "centos-release-openstack-caracal"} <= set(requires(el9["fuel-release"]))
 
 

@@ -98,7 +98,7 @@ CASES = [
     ("missing source directory", ("path: src", "path: nowhere"),
      ["packages.base.source.path: 'nowhere' does not exist"]),
     ("two source kinds", ("      path: src\n", "      path: src\n      pypi: x\n"),
-     ["packages.base.source: give exactly one of path, git, pypi or url"]),
+     ["packages.base.source: give exactly one of path, git, pypi, url or generated"]),
     ("pypi source without sha256", ("      path: src\n", "      pypi: x\n"),
      ["packages.base.source.sha256: a pypi source needs a sha256"]),
     ("git source without ref", ("      path: src\n", "      git: https://example.org/x.git\n"),

@@ -140,3 +140,30 @@ def test_scriptlets_have_no_unexpanded_macros(chain, workdirs):
             scripts = subprocess.run(["rpm", "-qp", "--scripts", rpm], capture_output=True,
                                      text=True).stdout
             assert "%{" not in scripts and "%systemd" not in scripts, rpm
+
+
+def test_generated_release_files_follow_each_target(chain, workdirs, tmp_path):
+    chain.write_text(chain.read_text() + """\
+  chain-release:
+    version: "1"
+    kind: files
+    summary: Repository configuration
+    description: The .repo file and key, written by buildtool per target.
+    source: {generated: release-files}
+    install:
+      - {src: fuel.repo, dest: /etc/yum.repos.d/fuel.repo, config: true}
+      - {src: RPM-GPG-KEY-fuel, dest: /etc/pki/rpm-gpg/RPM-GPG-KEY-fuel}
+""")
+    status, summary, stderr = repo_json(chain, workdirs, "--target", "el9", "--target", "fedora")
+    assert status == 0, stderr
+    for target in ("el9", "fedora"):
+        (rpm,) = summary["targets"][target]["packages"]["chain-release"]["rpms"]
+        archive = subprocess.run(["rpm2cpio", rpm], capture_output=True, check=True).stdout
+        payload = subprocess.run(["cpio", "-i", "--quiet", "--to-stdout",
+                                  "./etc/yum.repos.d/fuel.repo"], input=archive,
+                                 capture_output=True, check=True).stdout.decode()
+        assert f"baseurl={(tmp_path / 'dist' / 'repos' / target / 'current').as_uri()}" in payload
+        assert "gpgcheck=0" in payload  # published unsigned here, and the file says so
+        flags = subprocess.run(["rpm", "-qp", "--qf", "[%{FILENAMES} %{FILEFLAGS:fflags}\n]", rpm],
+                               capture_output=True, text=True).stdout
+        assert "/etc/yum.repos.d/fuel.repo cn" in flags

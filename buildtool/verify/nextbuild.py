@@ -46,7 +46,7 @@ def build_next_repo(settings: pipeline.Settings, target: TargetProfile, work: Pa
     graph = pipeline.plan_graph(manifest, local)
     backend = select_backend(local.backend, warn=lambda message: None)
     rendered = pipeline.render(manifest, target, local, graph)
-    fetched = pipeline.fetch_sources(manifest, rendered, local)
+    fetched = pipeline.fetch_sources(manifest, rendered, target, local)
     outcomes = pipeline.build(manifest, target, local, graph, rendered, fetched, backend,
                               lambda kind, payload: None)
     broken = [name for name, o in outcomes.items() if o.status in (FAILED, SKIPPED)]
