@@ -37,7 +37,7 @@ examples:
   buildtool publish --sign-key 0xKEYID --passphrase-env FUEL_SIGN_PASS
   buildtool snapshots --target el9
   buildtool rollback --target el9 [--to SNAPSHOT]
-  buildtool release-files --target el9 --out packages/fuel-release --sign-key 0xKEYID
+  buildtool release-files --target el9 --out /tmp/fuel-release --sign-key 0xKEYID
 
 exit status: 0 success, 1 a build or publish failed, 2 bad input (manifest, arguments, tools).
 """
