@@ -150,14 +150,15 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
     log = layout.log(name)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"# buildtool {__version__}: {name} for {target.name} with {backend.name}\n")
-    srpm = build_srpm(item, target, layout, log)
-    if srpm is None:
+    srpm = build_srpm(item, target, layout, log) if backend.needs_srpm else None
+    if backend.needs_srpm and srpm is None:
         return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "SRPM failed")
     final_dir = layout.rpms(name)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=final_dir.parent))
     try:
-        result = backend.build(BuildRequest(name, srpm, target, staging, log,
-                                            item.source_date_epoch, layout.local_repo))
+        result = backend.build(BuildRequest(
+            name, srpm, item.rendered.spec, item.rendered.sources_dir, target, staging, log,
+            item.source_date_epoch, layout.local_repo))
         if not result.ok:
             return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "build failed")
         # Swap in the new RPMs only once they are complete; then record the key.

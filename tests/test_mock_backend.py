@@ -51,7 +51,8 @@ def test_config_includes_the_stock_config_and_this_runs_repository(tmp_path):
 def test_command_line_uses_a_unique_root_per_package(tmp_path):
     backend = MockBackend()
     backend.config_path = tmp_path / "buildtool-el9.cfg"
-    request = BuildRequest("nailgun", tmp_path / "x.src.rpm", load_target(ROOT, "el9"),
+    request = BuildRequest("nailgun", tmp_path / "x.src.rpm", tmp_path / "x.spec", tmp_path,
+                           load_target(ROOT, "el9"),
                            tmp_path / "out", tmp_path / "log", 1700000000, tmp_path / "repo")
     assert backend.command(request) == [
         "mock", "--root", str(tmp_path / "buildtool-el9.cfg"), "--uniqueext", "nailgun",

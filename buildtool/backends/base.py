@@ -17,7 +17,9 @@ NOISE = ("should not be used directly", "use Alien", "ALIEN")
 @dataclass(frozen=True)
 class BuildRequest:
     name: str  # the manifest package
-    srpm: Path
+    srpm: Path | None  # None for backends that build from the spec (needs_srpm = False)
+    spec: Path
+    sources_dir: Path
     target: TargetProfile
     result_dir: Path  # where the binary RPMs must end up
     log: Path
@@ -35,6 +37,7 @@ class BuildResult:
 class Backend(ABC):
     name: str = ""
     clean_room: bool = False
+    needs_srpm: bool = True  # False: builds from spec + sources; the SRPM step is skipped
     required_tools: tuple[str, ...] = ()
 
     def check_available(self) -> None:
