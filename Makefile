@@ -13,7 +13,7 @@ repo: venv tools  ## build and publish the default manifest for $(TARGET)
 	$(BUILDTOOL) repo --target $(TARGET) $(PROFILE_ARGS) -j $(JOBS)
 
 test: venv tools-test  ## verify the default repository, then every test (unit, integration, puppet)
-	$(MAKE) --no-print-directory repo verify
+	$(MAKE) --no-print-directory lint repo verify
 	$(VENV)/bin/pytest -q tests
 
 unit: venv  ## the fast unit tests only
