@@ -30,35 +30,43 @@ class fuel::host (
     class { 'firewall': }
   }
 
+  # puppetlabs-firewall 7 folded `action` into `jump` (Debian ships 3.x, EL9's RDO 8.x):
+  # say accept/drop in whichever the installed module understands.
+  $verdict_key = versioncmp(load_module_metadata('firewall')['version'], '7.0.0') >= 0 ? {
+    true    => 'jump',
+    default => 'action',
+  }
+  $accept = { $verdict_key => 'accept' }
+
   firewall { '000 accept related established':
-    proto  => 'all',
-    state  => ['RELATED', 'ESTABLISHED'],
-    action => 'accept',
+    proto   => 'all',
+    ctstate => ['RELATED', 'ESTABLISHED'],
+    *       => $accept,
   }
   firewall { '001 accept icmp':
-    proto  => 'icmp',
-    action => 'accept',
+    proto => 'icmp',
+    *     => $accept,
   }
   firewall { '002 accept loopback':
     proto   => 'all',
     iniface => 'lo',
-    action  => 'accept',
+    *       => $accept,
   }
   firewall { '100 fuel master tcp ports':
-    proto  => 'tcp',
-    dport  => $tcp_ports,
-    action => 'accept',
+    proto => 'tcp',
+    dport => $tcp_ports,
+    *     => $accept,
   }
   firewall { '101 fuel master udp ports':
-    proto  => 'udp',
-    dport  => $udp_ports,
-    action => 'accept',
+    proto => 'udp',
+    dport => $udp_ports,
+    *     => $accept,
   }
 
   if $default_drop {
     firewall { '999 drop all other input':
-      proto  => 'all',
-      action => 'drop',
+      proto => 'all',
+      *     => { $verdict_key => 'drop' },
     }
   }
 }

@@ -27,6 +27,11 @@ describe 'fuel' do
         end
         it { is_expected.to contain_firewall('101 fuel master udp ports').with(proto: 'udp', dport: [53, 67, 69, 514]) }
         it { is_expected.to contain_firewall('999 drop all other input').with(action: 'drop') }
+        it do
+          # ctstate works with every puppetlabs-firewall; `state` is gone in 7.x
+          is_expected.to contain_firewall('000 accept related established')
+            .with(ctstate: ['RELATED', 'ESTABLISHED'], action: 'accept')
+        end
         if os_facts['os']['family'] == 'RedHat'
           it { is_expected.to contain_class('firewall') }
         else
