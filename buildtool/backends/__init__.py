@@ -18,7 +18,7 @@ def select_backend(name: str, *, warn=lambda message: print(message, file=sys.st
     if name == "auto":
         if shutil.which("mock"):
             return MockBackend()
-        warn("warning: mock not found; building with host rpmbuild (not a clean-room build)")
+        warn("buildtool: warning: mock not found; building with host rpmbuild (not a clean-room build)")
         name = "rpmbuild"
     if name not in BACKENDS:
         raise UserError(f"unknown backend '{name}'", "use auto, mock or rpmbuild")
