@@ -119,7 +119,8 @@ def settings_from(args: argparse.Namespace) -> pipeline.Settings:
     return pipeline.Settings(
         manifest=args.manifest, targets=args.targets or ["el9"], profiles=args.profiles,
         source_overrides=overrides, only=args.only, jobs=args.jobs, backend=args.backend,
-        build_dir=args.build_dir, dist_dir=args.dist_dir, cache_dir=default_cache_dir(),
+        build_dir=args.build_dir.resolve(), dist_dir=args.dist_dir.resolve(),
+        cache_dir=default_cache_dir(),
         keep=args.keep, keep_versions=args.keep_versions, wait_for_lock=not args.no_wait,
         signing=signing.SigningConfig(args.sign_key, args.sign_key_file, args.passphrase_env),
         base_url=args.base_url)

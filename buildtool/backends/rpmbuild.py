@@ -22,8 +22,8 @@ class RpmbuildBackend(Backend):
         # instead of two plus an unpack (it adds up over many small packages). Not -ba: binary
         # RPMs would then record the SRPM's digest, and SRPMs embed this run's temp paths.
         return ["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {topdir}",
-                "--define", f"_sourcedir {request.sources_dir}", *request.target.rpm_args(),
-                str(request.spec)]
+                "--define", f"_sourcedir {request.sources_dir.resolve()}",
+                *request.target.rpm_args(), str(request.spec.resolve())]
 
     def build(self, request: BuildRequest) -> BuildResult:
         with tempfile.TemporaryDirectory(prefix=f"buildtool-{request.name}-") as tmp:
