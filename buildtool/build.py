@@ -78,7 +78,7 @@ def build_keys(graph: Graph, inputs: dict[str, PackageInput], target: TargetProf
         digest = hashlib.sha256()
         for part in (spec_digest(item.rendered), item.source.sha256 if item.source else "-",
                      str(item.source_date_epoch), target.name, backend.name, __version__,
-                     *(target.macros_files[i].read_text() for i in range(len(target.macros_files))),
+                     *(path.read_text() for path in target.macros_files),
                      *(f"{dep}={keys[dep]}" for dep in sorted(graph.deps[name]))):
             digest.update(part.encode() + b"\0")
         keys[name] = digest.hexdigest()

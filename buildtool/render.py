@@ -88,7 +88,6 @@ def template_environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["sh"] = lambda value: shlex.quote(str(value))
-    env.filters["raw"] = Raw
     return env
 
 
