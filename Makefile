@@ -6,14 +6,17 @@ PROFILE ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILDTOOL = $(VENV)/bin/buildtool
 PROFILE_ARGS = $(foreach p,$(PROFILE),--profile $(p))
+TEST_TARGETS ?= el9 fedora opensuse
+TEST_TARGET_ARGS = $(foreach t,$(TEST_TARGETS),--target $(t))
 
 .PHONY: repo test unit integration puppet-test lint verify installcheck bench tools tools-test venv clean distclean
 
 repo: venv tools  ## build and publish the default manifest for $(TARGET)
 	$(BUILDTOOL) repo --target $(TARGET) $(PROFILE_ARGS) -j $(JOBS)
 
-test: venv tools-test  ## verify the default repository, then every test (unit, integration, puppet)
-	$(MAKE) --no-print-directory lint repo verify
+test: venv tools-test lint  ## build + verify the default repository per target, then every test
+	$(BUILDTOOL) repo $(TEST_TARGET_ARGS) -j $(JOBS)
+	$(BUILDTOOL) verify $(TEST_TARGET_ARGS)
 	$(VENV)/bin/pytest -q tests
 
 unit: venv  ## the fast unit tests only
@@ -35,7 +38,8 @@ installcheck:  ## the install/upgrade/erase test in a real distribution containe
 	scripts/installcheck $(IMAGE) dist/repos/$(TARGET)/current
 
 bench: venv tools
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python bench/bench_pipeline.py
+	$(VENV)/bin/python bench/bench_publish.py
 
 venv: $(VENV)/.installed
 
