@@ -73,12 +73,13 @@ def build_keys(graph: Graph, inputs: dict[str, PackageInput], target: TargetProf
                backend: Backend) -> dict[str, str]:
     """Digest of everything that can change a package's RPMs, including its dependencies' keys."""
     keys: dict[str, str] = {}
+    run_wide = [target.name, backend.name, __version__,
+                *(path.read_text() for path in target.macros_files)]
     for name in graph.order():
         item = inputs[name]
         digest = hashlib.sha256()
         for part in (spec_digest(item.rendered), item.source.sha256 if item.source else "-",
-                     str(item.source_date_epoch), target.name, backend.name, __version__,
-                     *(path.read_text() for path in target.macros_files),
+                     str(item.source_date_epoch), *run_wide,
                      *(f"{dep}={keys[dep]}" for dep in sorted(graph.deps[name]))):
             digest.update(part.encode() + b"\0")
         keys[name] = digest.hexdigest()
