@@ -137,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         reporter.warn("buildtool: interrupted; the published repository is unchanged")
         return 130
+    except OSError as error:  # the machine said no (permissions, disk full): one line, not a trace
+        where = f": {error.filename}" if error.filename else ""
+        reporter.warn(f"buildtool: error: {error.strerror or error}{where} "
+                      "(hint: check permissions and free space)")
+        return EXIT_FAILED
 
 
 def cmd_validate(args, settings, reporter) -> int:

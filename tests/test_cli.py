@@ -45,3 +45,14 @@ def test_progress_is_plain_lines_when_not_a_terminal(chain, workdirs):
     assert "[3/3] built" in result.stderr
     assert "el9: 3 built, 0 cached, 0 failed, 0 skipped" in result.stderr
     assert result.stdout == ""  # human output goes to stderr; stdout is kept for --json
+
+
+@pytest.mark.integration
+def test_unwritable_build_dir_is_one_line(chain, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the build directory should be")
+    result = run_buildtool("build", "-m", str(chain), "--backend", "rpmbuild",
+                           "--build-dir", str(blocker / "build"))
+    assert result.status == 1
+    assert "Traceback" not in result.stderr
+    assert "buildtool: error: Not a directory" in result.stderr
