@@ -35,6 +35,8 @@ from typing import Callable
 
 from .errors import StageFailed, ToolMissing, UserError
 from .signing import Signer
+from .sources import file_sha256
+from .tooloutput import last_line
 
 TMP_PREFIX = ".tmp-"
 RECORD = "snapshot.json"
@@ -207,16 +209,8 @@ def _origins(rpms: list[Path], previous: Record | None
                             "each package file name must be unique in a repository")
         info = os.stat(rpm)
         stamps[rpm.name] = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
-        origins[rpm.name] = recorded.get((rpm.name, stamps[rpm.name])) or _sha256(rpm)
+        origins[rpm.name] = recorded.get((rpm.name, stamps[rpm.name])) or file_sha256(rpm)
     return origins, stamps
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _unchanged(previous: Record, origins: dict[str, str], fingerprint: str | None,
@@ -247,7 +241,7 @@ def _query_headers(rpms: list[Path]) -> dict[str, tuple[str, str, str]]:
     result = subprocess.run(args, capture_output=True, text=True)
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     if result.returncode != 0 or len(rows) != len(rpms):
-        raise StageFailed(f"cannot read the RPM headers: {_last_line(result.stderr)}",
+        raise StageFailed(f"cannot read the RPM headers: {last_line(result.stderr)}",
                           "is every file a valid RPM?")
     return {rpm.name: tuple(row) for rpm, row in zip(rpms, rows, strict=True)}
 
@@ -333,7 +327,7 @@ def _run_createrepo(createrepo: str, directory: Path, groupfile: Path | None) ->
         args += ["--groupfile", str(groupfile.resolve())]
     result = subprocess.run([*args, str(directory)], capture_output=True, text=True)
     if result.returncode != 0:
-        raise StageFailed(f"createrepo_c failed in {directory}: {_last_line(result.stderr)}",
+        raise StageFailed(f"createrepo_c failed in {directory}: {last_line(result.stderr)}",
                           "the previous snapshot is still current; see the message above")
 
 
@@ -452,8 +446,3 @@ def prune(snapshots: Path, keep: int, keep_also: Path) -> list[Path]:
 def _checkpoint(name: str) -> None:
     if os.environ.get(KILL_AT_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if "use Alien" not in line]
-    return lines[-1] if lines else "no message"

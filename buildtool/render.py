@@ -25,6 +25,7 @@ from .errors import UserError
 from .manifest import DEP_RE, Manifest, Package
 from .sources import source_filename, unpack_dir
 from .targets import TargetProfile
+from .tooloutput import last_line
 
 SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
 
@@ -285,11 +286,9 @@ def check_spec(spec: Path, target: TargetProfile) -> None:
         raise UserError("rpmspec is not installed", "install the rpm tools (make tools)")
     result = subprocess.run([rpmspec, "-P", *target.rpm_args(), str(spec)],
                             capture_output=True, text=True)
-    errors = [line for line in result.stderr.splitlines() if "should not be used directly" not in line
-              and "use Alien" not in line and line.strip()]
     if result.returncode != 0:
         raise UserError(f"{spec}: rpmspec -P failed for target {target.name}: "
-                        f"{errors[-1] if errors else 'no message'}", "fix the template or manifest")
+                        f"{last_line(result.stderr)}", "fix the template or manifest")
     leftover = unexpanded_macros(result.stdout)
     if leftover:
         raise UserError(f"{spec}: unexpanded macro {leftover[0]!r} for target {target.name}",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import StageFailed, ToolMissing, UserError
+from .tooloutput import last_line
 
 GPG = "/usr/bin/gpg"  # rpm's %__gpg names gpg2, absent on Debian (ENVIRONMENT pitfall 7)
 
@@ -52,7 +53,7 @@ class Signer:
         result = subprocess.run(args, capture_output=True, text=True, env=self._env(),
                                 stdin=subprocess.DEVNULL)
         if result.returncode != 0:
-            raise StageFailed(f"rpmsign failed: {_last_line(result.stderr)}",
+            raise StageFailed(f"rpmsign failed: {last_line(result.stderr)}",
                               "check the key and its passphrase; the previous snapshot is "
                               "still current")
 
@@ -64,7 +65,7 @@ class Signer:
         result = subprocess.run(args, capture_output=True, text=True, env=self._env(),
                                 stdin=subprocess.DEVNULL)
         if result.returncode != 0:
-            raise StageFailed(f"gpg could not sign {path.name}: {_last_line(result.stderr)}",
+            raise StageFailed(f"gpg could not sign {path.name}: {last_line(result.stderr)}",
                               "check the key and its passphrase")
         return signature
 
@@ -139,7 +140,7 @@ def _import_key_file(key_file: Path, home: Path) -> Path:
     if result.returncode != 0:
         stop_agent(home)
         raise UserError(f"--sign-key-file {key_file}: gpg cannot import it "
-                        f"({_last_line(result.stderr)})", "give an armored secret key export")
+                        f"({last_line(result.stderr)})", "give an armored secret key export")
     return home
 
 
@@ -177,8 +178,3 @@ def _tool(name: str, package: str) -> str:
     if path is None:
         raise ToolMissing(f"{name} is not installed", f"install {package} (run 'make tools')")
     return path
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if "use Alien" not in line]
-    return lines[-1] if lines else "no message"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .errors import StageFailed, UserError
 from .manifest import Package
+from .tooloutput import last_line
 
 SKIPPED_NAMES = {".git", "__pycache__", ".tox", ".venv", ".pytest_cache"}
 
@@ -221,7 +222,7 @@ def _download(package: Package, filename: str, cache: Lookaside) -> Path:
                 capture_output=True, text=True)
             files = [p for p in workdir.iterdir() if p.is_file()]
             if result.returncode != 0 or len(files) != 1:
-                reason = (result.stderr.strip().splitlines() or ["no file downloaded"])[-1]
+                reason = last_line(result.stderr, "no file downloaded")
                 raise StageFailed(f"{package.name}: cannot download sdist {source.pypi}=={version}: "
                                   f"{reason}", how)
             downloaded = files[0]

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from ..errors import ToolMissing
 from ..targets import TargetProfile
-
-NOISE = ("should not be used directly", "use Alien", "ALIEN")
+from ..tooloutput import is_noise
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def run_logged(args: list[str], log: Path, env: dict[str, str], cwd: Path | None
     with log.open("a") as handle:
         handle.write("$ " + " ".join(args) + "\n")
         for line in process.stdout.splitlines(keepends=True):
-            if not any(noise in line for noise in NOISE):
+            if not is_noise(line):
                 handle.write(line)
         handle.write(f"[exit status {process.returncode}]\n")
     return process.returncode

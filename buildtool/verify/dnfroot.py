@@ -6,7 +6,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .tools import clean_lines, require_tool, run
+from ..tooloutput import clean_lines
+from .tools import require_tool, run
 
 DNF_CONF = """\
 [main]

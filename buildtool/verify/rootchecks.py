@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ..tooloutput import clean_lines
 from .dnfroot import DnfRoot
 from .findings import Finding
 from .rpminfo import PackageInfo
-from .tools import clean_lines, run
+from .tools import run
 
 UNIT_DIR = "/usr/lib/systemd/system/"
 SYSUSERS_DIR = "/usr/lib/sysusers.d/"

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import StageFailed, UserError
-from .tools import clean_lines, require_tool, run
+from ..tooloutput import clean_lines
+from .tools import require_tool, run
 
 FIELD_SEP = "\x1f"
 FILE_QUERY = FIELD_SEP.join(["%{FILENAMES}", "%{FILEMODES:octal}", "%{FILEUSERNAME}",

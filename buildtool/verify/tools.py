@@ -8,9 +8,6 @@ from pathlib import Path
 
 from ..errors import ToolMissing
 
-# Debian's rpm warns on every call that it should not be used directly; it is noise here.
-RPM_NOISE = ("RPM should not be used directly", "use Alien")
-
 
 def require_tool(program: str, package: str) -> str:
     path = shutil.which(program)
@@ -24,7 +21,3 @@ def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
     return subprocess.run(args, capture_output=True, text=True, cwd=cwd,
                           env={"LC_ALL": "C.UTF-8", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
 
-
-def clean_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines()
-            if line.strip() and not any(noise in line for noise in RPM_NOISE)]
