@@ -43,7 +43,7 @@ def build_next_repo(settings: pipeline.Settings, target: TargetProfile, work: Pa
     manifest = next_release(manifest)
     local = dataclasses.replace(settings, build_dir=work / "build", dist_dir=work / "dist",
                                 only=[], targets=[target.name])
-    graph = pipeline.plan_graph(manifest, local)
+    graph, _ = pipeline.target_graph(pipeline.plan_graph(manifest, local), target)
     backend = select_backend(local.backend, warn=lambda message: None)
     rendered = pipeline.render(manifest, target, local, graph)
     fetched = pipeline.fetch_sources(manifest, rendered, target, local)
