@@ -77,6 +77,7 @@ class _SpecContext:
     sources: list[SourceFile] = field(default_factory=list)
     installs: list[tuple[str, str, str]] = field(default_factory=list)  # (source ref, dest, mode)
     files: list[str] = field(default_factory=list)
+    sysusers_source: str | None = None  # %{SOURCEn} of the sysusers.d file, when there are users
 
 
 def template_environment() -> jinja2.Environment:
@@ -117,7 +118,7 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
         template = env.get_template(f"{package.kind}.spec.j2")
         text = template.render(
             pkg=package, target=target, sources=context.sources, installs=context.installs,
-            files=context.files, patches=[posixpath.basename(p) for p in package.patches],
+            files=context.files, sysusers_source=context.sysusers_source, patches=[posixpath.basename(p) for p in package.patches],
             build_requires=_map_deps(package.build_requires, target, internal, package.name),
             requires=_requires(manifest, package, target, internal, not_on_target),
             provides=package.provides, conflicts=package.conflicts, obsoletes=package.obsoletes,
@@ -210,6 +211,7 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
             "0644")
     if package.users:
         add(f"{package.name}.sysusers", f"/usr/lib/sysusers.d/{package.name}.conf", "0644")
+        context.sysusers_source = context.installs[-1][0]
     if units.needs_tmpfiles(package):
         add(f"{package.name}.tmpfiles", f"/usr/lib/tmpfiles.d/{package.name}.conf", "0644")
     if package.logrotate:

@@ -55,6 +55,8 @@ class TargetProfile:
         python_version = self.python_version
         return {
             "dist": self.dist,
+            # where host-build helpers named by the macros files live (repo-config/)
+            "_buildtool_configdir": str(self.macros_files[0].parent) if self.macros_files else "",
             **self.defines,
             "python3_version": python_version,
             "python3_version_nodots": python_version.replace(".", ""),

@@ -123,7 +123,10 @@ def test_dependencies_are_mapped_per_target(tmp_path):
     el9 = render_for(manifest, tmp_path / "a", "el9")["chain-b"].spec.read_text()
     suse = render_for(manifest, tmp_path / "b", "leap-16")["chain-b"].spec.read_text()
     assert "Requires(pre):  shadow-utils" in el9
-    assert "Requires(pre):  shadow\n" in suse
+    # openSUSE's convention: sysuser-tools makes the %pre script from the sysusers.d file
+    assert "BuildRequires:  sysuser-tools\n%sysusers_requires\n" in suse
+    assert "%sysusers_generate_pre %{SOURCE2} chain-b chain-b.conf" in suse
+    assert "%pre -f chain-b.pre" in suse
     assert "Requires:       chain-a" in el9  # internal names stay as they are
 
 
