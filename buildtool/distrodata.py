@@ -95,7 +95,7 @@ def dump(packages: list[DistroPackage], header: list[str]) -> str:
     lines = [f"# {line}" for line in header]
     lines.append("# " + "\t".join(COLUMNS))
     for package in sorted(packages, key=lambda p: (p.name, p.repository)):
-        lines.append("\t".join([package.name, package.evr or "-", ";".join(package.provides),
+        lines.append("\t".join([package.name, package.evr or "-", ";".join(sorted(package.provides)),
                                 package.repository, package.status, package.evidence]))
     return "\n".join(lines) + "\n"
 
