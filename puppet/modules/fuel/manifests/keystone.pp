@@ -121,7 +121,7 @@ class fuel::keystone (
           "&& cp -f ${wanted} ${done}",
       ], ' '),
       environment => Sensitive(["OS_BOOTSTRAP_PASSWORD=${u[1].unwrap}"]),
-      unless      => "cmp -s ${wanted} ${done}",
+      unless      => "grep -qxF -f ${wanted} ${done}",
       provider    => 'shell',
       require     => [Exec['keystone-manage credential_setup'], File[$wanted]],
       before      => Service[$httpd_service],

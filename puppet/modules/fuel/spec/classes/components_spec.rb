@@ -133,7 +133,7 @@ describe 'fuel' do
               expect(r[:command]).to start_with("runuser -u keystone -- keystone-manage bootstrap --bootstrap-username #{user} " \
                                                 "--bootstrap-project-name #{project} --bootstrap-role-name admin")
               expect(r[:command]).to end_with("&& cp -f /var/lib/fuel/keystone/#{user}.wanted /var/lib/fuel/keystone/#{user}.done")
-              expect(r[:unless]).to eq("cmp -s /var/lib/fuel/keystone/#{user}.wanted /var/lib/fuel/keystone/#{user}.done")
+              expect(r[:unless]).to eq("grep -qxF -f /var/lib/fuel/keystone/#{user}.wanted /var/lib/fuel/keystone/#{user}.done")
               expect(r[:environment]).to eq(["OS_BOOTSTRAP_PASSWORD=#{settings[section][key]}"])
               expect(r.sensitive_parameters).to include(:environment)
               is_expected.to contain_file("/var/lib/fuel/keystone/#{user}.wanted").with(mode: '0600', owner: 'root', show_diff: false)
