@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_TESTS = REPO / "puppet" / "run-tests.sh"
@@ -32,6 +33,35 @@ def test_puppet_tree():
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-6000:]
     assert r.stdout.count(" 0 failures") == 2, "rspec must run with Puppet 7's and Puppet 8's defaults"
     assert "== rspec-puppet with Puppet 8's defaults" in r.stdout
+
+
+# fuel.yaml belongs to the lead: these two fail (strict xfail: pass = error)
+# until fuel-puppet installs modules/fuel/types and requires only puppet.
+# Remove the markers with that fuel.yaml change.
+FUEL_YAML_PENDING = pytest.mark.xfail(
+    strict=True, reason="fuel.yaml: fuel-puppet must install modules/fuel/types and require only puppet")
+
+
+@FUEL_YAML_PENDING
+def test_fuel_puppet_ships_every_runtime_part_of_the_module():
+    """fuel-puppet installs the module's runtime directories (not spec/): a
+    directory added to the module (types/, functions/, lib/...) must be
+    added to fuel.yaml too, or Puppet fails on the master node."""
+    manifest = yaml.safe_load((REPO / "fuel.yaml").read_text())
+    installed = {entry["src"] for entry in manifest["packages"]["fuel-puppet"]["install"]}
+    module = MODULES / "fuel"
+    runtime = {f"modules/fuel/{p.name}" for p in module.iterdir()
+               if p.name not in {"spec", ".rspec"} and not p.name.startswith(".")}
+    assert runtime - installed == set()
+
+
+@FUEL_YAML_PENDING
+def test_fuel_puppet_requires_no_puppet_module():
+    """The fuel module uses Puppet core only (metadata.json: no dependencies)."""
+    manifest = yaml.safe_load((REPO / "fuel.yaml").read_text())
+    requires = manifest["packages"]["fuel-puppet"]["requires"]
+    assert [r for r in requires if r.startswith("puppet-")] == []
+    assert "puppet" in requires
 
 
 # ---------------------------------------------------------------- real PostgreSQL
