@@ -65,7 +65,7 @@ class fuel::rabbitmq (
   # The unit reports started before the broker accepts commands.
   exec { 'rabbitmq await startup':
     command => "${ctl} await_startup",
-    unless  => "${ctl} status",
+    unless  => 'rabbitmq-diagnostics -q check_running',
     require => Service[$service],
     *       => $defaults,
   }

@@ -84,7 +84,11 @@ describe 'fuel' do
           it { is_expected.to contain_service('rabbitmq-server').with(ensure: 'running', enable: true) }
           it { is_expected.to contain_file('/etc/rabbitmq/enabled_plugins').with_content("[rabbitmq_stomp].\n").that_notifies('Service[rabbitmq-server]') }
           it { is_expected.to contain_file('/etc/rabbitmq/rabbitmq.conf').with_content(/^stomp.listeners.tcp.1 = 61613$/) }
-          it { is_expected.to contain_exec('rabbitmq await startup').that_requires('Service[rabbitmq-server]') }
+          it do
+            is_expected.to contain_exec('rabbitmq await startup').with(
+              command: 'rabbitmqctl -q await_startup', unless: 'rabbitmq-diagnostics -q check_running',
+            ).that_requires('Service[rabbitmq-server]')
+          end
           it 'removes guest' do
             is_expected.to contain_exec('rabbitmq remove guest').with(
               command: 'rabbitmqctl -q delete_user guest', onlyif: 'rabbitmqctl -q list_users | cut -f1 | grep -qxF guest',

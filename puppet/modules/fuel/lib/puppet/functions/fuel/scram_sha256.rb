@@ -1,7 +1,6 @@
 # frozen_string_literal: true
 
 require 'openssl'
-require 'base64'
 
 # Returns the SCRAM-SHA-256 verifier PostgreSQL stores for a password
 # (pg_authid.rolpassword, RFC 5802/7677), so that the clear text never
@@ -28,7 +27,8 @@ Puppet::Functions.create_function(:'fuel::scram_sha256') do
     client_key = OpenSSL::HMAC.digest(digest, salted, 'Client Key')
     server_key = OpenSSL::HMAC.digest(digest, salted, 'Server Key')
     stored_key = OpenSSL::Digest.digest('SHA256', client_key)
-    encoded = [salt, stored_key, server_key].map { |b| Base64.strict_encode64(b) }
+    # pack('m0') is strict Base64 (no base64 gem: not a default gem from Ruby 3.4 on)
+    encoded = [salt, stored_key, server_key].map { |b| [b].pack('m0') }
     Puppet::Pops::Types::PSensitiveType::Sensitive.new(
       "SCRAM-SHA-256$#{iterations}:#{encoded[0]}$#{encoded[1]}:#{encoded[2]}",
     )
