@@ -35,14 +35,6 @@ def test_puppet_tree():
     assert "== rspec-puppet with Puppet 8's defaults" in r.stdout
 
 
-# fuel.yaml belongs to the lead: these two fail (strict xfail: pass = error)
-# until fuel-puppet installs modules/fuel/types and requires only puppet.
-# Remove the markers with that fuel.yaml change.
-FUEL_YAML_PENDING = pytest.mark.xfail(
-    strict=True, reason="fuel.yaml: fuel-puppet must install modules/fuel/types and require only puppet")
-
-
-@FUEL_YAML_PENDING
 def test_fuel_puppet_ships_every_runtime_part_of_the_module():
     """fuel-puppet installs the module's runtime directories (not spec/): a
     directory added to the module (types/, functions/, lib/...) must be
@@ -55,7 +47,6 @@ def test_fuel_puppet_ships_every_runtime_part_of_the_module():
     assert runtime - installed == set()
 
 
-@FUEL_YAML_PENDING
 def test_fuel_puppet_requires_no_puppet_module():
     """The fuel module uses Puppet core only (metadata.json: no dependencies)."""
     manifest = yaml.safe_load((REPO / "fuel.yaml").read_text())
