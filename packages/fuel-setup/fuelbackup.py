@@ -16,6 +16,7 @@ extended attribute, default security.selinux), and every path is under --root (F
 """
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import errno
@@ -319,7 +320,8 @@ def walk(host_path):
     yield host_path
     if os.path.isdir(host_path) and not os.path.islink(host_path):
         for name in sorted(os.listdir(host_path)):
-            yield from walk(os.path.join(host_path, name))
+            if name not in (NEW_SUFFIX, OLD_SUFFIX):  # an interrupted restore's leftovers
+                yield from walk(os.path.join(host_path, name))
 
 
 def archive_tree(host, tar, root_item, skip, warnings):
@@ -417,6 +419,8 @@ def create_backup(host, backup_set, output):
         fsync_dir(out_dir)
     except OSError as exc:
         raise UserError(disk_message(exc, f"writing {output}") + "; no backup was written") from None
+    except UserError as exc:
+        raise UserError(f"{exc}; no backup was written") from None
     finally:
         if os.path.lexists(partial):
             os.unlink(partial)
@@ -673,21 +677,101 @@ def apply_metadata(host, path, entry):
     write_label(host, path, entry.get("label"))
 
 
-def staged_path(host, entries_root, target_path):
-    """Where `target_path` (inside the saved root `entries_root`) is written before the switch."""
-    return host.path(entries_root) + NEW_SUFFIX + target_path[len(entries_root):]
+@dataclasses.dataclass
+class Swap:
+    """How one saved root is put in place: its restored copy is written next to it (PATH.new)
+    and renamed over it at the end. A mount point cannot be renamed, so there the copy goes
+    inside it (PATH/.new) and the switch moves its entries."""
+
+    real: str
+    mounted: bool
+    moved_in: list = dataclasses.field(default_factory=list)  # mount point: entries switched in
+
+    @classmethod
+    def of(cls, host, root):
+        real = host.path(root)
+        return cls(real, os.path.isdir(real) and os.path.ismount(real))
+
+    @property
+    def new(self):
+        return os.path.join(self.real, NEW_SUFFIX) if self.mounted else self.real + NEW_SUFFIX
+
+    @property
+    def old(self):
+        return os.path.join(self.real, OLD_SUFFIX) if self.mounted else self.real + OLD_SUFFIX
+
+    def staged(self, root, target_path):
+        return self.new + target_path[len(root):]
+
+    def switch(self):
+        if not self.mounted:
+            if os.path.lexists(self.real):
+                os.rename(self.real, self.old)
+            os.rename(self.new, self.real)
+            return
+        os.mkdir(self.old, 0o700)
+        move_entries(self.real, self.old, [])
+        move_entries(self.new, self.real, self.moved_in)
+        copy_metadata(self.new, self.real)
+        os.rmdir(self.new)
+
+    def undo(self):
+        """Put the previous data back after a (possibly partial) switch."""
+        if not self.mounted:
+            if os.path.lexists(self.real) and not os.path.lexists(self.new):
+                os.rename(self.real, self.new)
+            if os.path.lexists(self.old):
+                os.rename(self.old, self.real)
+            return
+        if os.path.isdir(self.old):
+            os.makedirs(self.new, mode=0o700, exist_ok=True)
+            for name in self.moved_in:
+                os.rename(os.path.join(self.real, name), os.path.join(self.new, name))
+            move_entries(self.old, self.real, [])
+            os.rmdir(self.old)
+
+    def clear(self):
+        """Leftovers of an interrupted run: the staged copy goes, a previous copy comes back
+        where its path is missing."""
+        remove_path(self.new)
+        if not os.path.lexists(self.old):
+            return
+        if not self.mounted and not os.path.lexists(self.real):
+            os.rename(self.old, self.real)
+            return
+        if self.mounted:
+            for name in os.listdir(self.old):
+                if not os.path.lexists(os.path.join(self.real, name)):
+                    os.rename(os.path.join(self.old, name), os.path.join(self.real, name))
+        remove_path(self.old)
 
 
-def stage_files(host, archive, manifest):
-    """Extract every saved path next to its real place (PATH.fuel-restore-new)."""
+def move_entries(source, dest, moved):
+    for name in sorted(os.listdir(source)):
+        if name not in (NEW_SUFFIX, OLD_SUFFIX):
+            os.rename(os.path.join(source, name), os.path.join(dest, name))
+            moved.append(name)
+
+
+def copy_metadata(source, dest):
+    st = os.stat(source)
+    if os.geteuid() == 0:
+        os.chown(dest, st.st_uid, st.st_gid)
+    os.chmod(dest, stat.S_IMODE(st.st_mode))
+    os.utime(dest, (st.st_atime, st.st_mtime))
+    for name in os.listxattr(source):
+        with contextlib.suppress(OSError):
+            os.setxattr(dest, name, os.getxattr(source, name))
+
+
+def stage_files(host, archive, manifest, swaps):
+    """Extract every saved path into its root's staging place (see Swap)."""
     entries = {DATA_PREFIX + e["path"].lstrip("/"): e for e in manifest["entries"]}
     root_of = {}
     for entry in manifest["entries"]:
         root_of[entry["path"]] = next(r for r in manifest["roots"]
                                       if entry["path"] == r or entry["path"].startswith(r + "/"))
-    for root in manifest["roots"]:
-        if root in manifest["absent"]:
-            continue
+    for root in swaps:
         os.makedirs(os.path.dirname(host.path(root)), exist_ok=True)
     directories = []
     with open_archive(archive) as tar:
@@ -695,7 +779,8 @@ def stage_files(host, archive, manifest):
             entry = entries.get(member.name)
             if entry is None:
                 continue
-            dest = staged_path(host, root_of[entry["path"]], entry["path"])
+            root = root_of[entry["path"]]
+            dest = swaps[root].staged(root, entry["path"])
             if entry["type"] == "directory":
                 os.mkdir(dest, 0o700)
                 directories.append((dest, entry))
@@ -734,16 +819,9 @@ def extract_dumps(archive, manifest, work):
     return dumps
 
 
-def clear_debris(host, manifest):
-    """Leftovers of an interrupted run: staged copies go, an old copy without its path comes back."""
-    for root in manifest["roots"]:
-        real = host.path(root)
-        remove_path(real + NEW_SUFFIX)
-        if os.path.lexists(real + OLD_SUFFIX):
-            if os.path.lexists(real):
-                remove_path(real + OLD_SUFFIX)
-            else:
-                os.rename(real + OLD_SUFFIX, real)
+def clear_debris(host, manifest, swaps):
+    for swap in swaps.values():
+        swap.clear()
     for db in manifest["databases"]:
         drop_database(host, db["name"] + DB_NEW_SUFFIX)
 
@@ -753,32 +831,6 @@ def remove_path(path):
         shutil.rmtree(path)
     elif os.path.lexists(path):
         os.unlink(path)
-
-
-def switch_files(host, roots):
-    """Move each staged path into place, keeping the previous one as PATH.fuel-restore-old.
-    Returns the undo list; on failure everything already switched is put back."""
-    done = []
-    try:
-        for root in roots:
-            real = host.path(root)
-            had_old = os.path.lexists(real)
-            if had_old:
-                os.rename(real, real + OLD_SUFFIX)
-            done.append((real, had_old))
-            os.rename(real + NEW_SUFFIX, real)
-    except OSError:
-        undo_switch(done)
-        raise
-    return done
-
-
-def undo_switch(done):
-    for real, had_old in reversed(done):
-        if os.path.lexists(real) and not os.path.lexists(real + NEW_SUFFIX):  # restored copy in place
-            os.rename(real, real + NEW_SUFFIX)
-        if had_old:
-            os.rename(real + OLD_SUFFIX, real)
 
 
 def switch_databases(host, databases):
@@ -800,7 +852,6 @@ def switch_databases(host, databases):
 def restore_backup(host, archive, force=False, deploy=True):
     manifest = read_verified(archive)
     host.say("archive verified")
-    backup_set = manifest["backup_set"]
     installed = installed_versions(host, list(manifest["versions"]))
     problems = version_problems(manifest["versions"], installed)
     if problems and not force:
@@ -813,45 +864,18 @@ def restore_backup(host, archive, force=False, deploy=True):
             raise UserError(f"PostgreSQL role {db['owner']} (owner of {db['name']}) does not "
                             "exist: run fuel-deploy once before restoring")
     check_space(host, manifest)
-    stopped = active_services(host, backup_set["services"])
+    swaps = {root: Swap.of(host, root) for root in manifest["roots"]
+             if root not in manifest["absent"]}
+    stopped = active_services(host, manifest["backup_set"]["services"])
     host.say(f"stopping {len(stopped)} services")
     systemctl(host, "stop", stopped)
-    restored_roots = [r for r in manifest["roots"] if r not in manifest["absent"]]
     try:
-        clear_debris(host, manifest)
-        with tempfile.TemporaryDirectory(prefix=".fuel-restore-",
-                                         dir=host.path("/var/tmp")
-                                         if os.path.isdir(host.path("/var/tmp")) else None) as work:
-            try:
-                host.say("restoring files into new paths")
-                stage_files(host, archive, manifest)
-                dumps = extract_dumps(archive, manifest, work)
-                for db in manifest["databases"]:
-                    host.say(f"pg_restore {db['name']}")
-                    restore_database(host, dumps[db["name"]], db["name"] + DB_NEW_SUFFIX,
-                                     db["owner"], db.get("encoding") or "UTF8")
-            except (OSError, UserError) as exc:
-                clear_debris(host, manifest)
-                message = (disk_message(exc, "restoring") if isinstance(exc, OSError) else str(exc))
-                raise UserError(f"{message}; nothing was changed (the previous data is in place); "
-                                f"fix that and run 'fuel-restore {archive}' again") from None
-        host.say("switching to the restored data")
-        switched = switch_files(host, restored_roots)
-        try:
-            switch_databases(host, manifest["databases"])
-        except UserError as exc:
-            undo_switch(switched)
-            clear_debris(host, manifest)
-            raise UserError(f"{exc}; the previous files and databases are back in place; "
-                            f"run 'fuel-restore {archive}' again") from None
-        for real, _ in switched:
-            remove_path(real + OLD_SUFFIX)
-        for db in manifest["databases"]:
-            drop_database(host, db["name"] + DB_OLD_SUFFIX)
+        stage(host, archive, manifest, swaps)
+        switch(host, archive, manifest, swaps)
     except UserError:
         systemctl(host, "start", stopped)
         raise
-    summary = {"archive": archive, "restored": restored_roots,
+    summary = {"archive": archive, "restored": list(swaps),
                "databases": [db["name"] for db in manifest["databases"]],
                "versions": manifest["versions"], "installed": installed,
                "forced": bool(problems), "deployed": False, "started_services": stopped}
@@ -867,6 +891,48 @@ def restore_backup(host, archive, force=False, deploy=True):
     host.say(f"starting {len(stopped)} services")
     systemctl(host, "start", stopped)
     return summary
+
+
+def stage(host, archive, manifest, swaps):
+    """Files into their staging places, databases into NAME__fuel_restore; all or nothing."""
+    work_parent = host.path("/var/tmp") if os.path.isdir(host.path("/var/tmp")) else None
+    try:
+        clear_debris(host, manifest, swaps)
+        with tempfile.TemporaryDirectory(prefix=".fuel-restore-", dir=work_parent) as work:
+            host.say("restoring files into new paths")
+            stage_files(host, archive, manifest, swaps)
+            dumps = extract_dumps(archive, manifest, work)
+            for db in manifest["databases"]:
+                host.say(f"pg_restore {db['name']}")
+                restore_database(host, dumps[db["name"]], db["name"] + DB_NEW_SUFFIX,
+                                 db["owner"], db.get("encoding") or "UTF8")
+    except (OSError, UserError) as exc:
+        clear_debris(host, manifest, swaps)
+        message = disk_message(exc, "restoring") if isinstance(exc, OSError) else str(exc)
+        raise UserError(f"{message}; nothing was changed (the previous data is in place); "
+                        f"fix that and run 'fuel-restore {archive}' again") from None
+
+
+def switch(host, archive, manifest, swaps):
+    """Staged files and databases replace the current ones; a failure puts the previous back."""
+    host.say("switching to the restored data")
+    done = []
+    try:
+        for swap in swaps.values():
+            done.append(swap)
+            swap.switch()
+        switch_databases(host, manifest["databases"])
+    except (OSError, UserError) as exc:
+        for swap in reversed(done):
+            swap.undo()
+        clear_debris(host, manifest, swaps)
+        message = disk_message(exc, "switching") if isinstance(exc, OSError) else str(exc)
+        raise UserError(f"{message}; the previous files and databases are back in place; "
+                        f"run 'fuel-restore {archive}' again") from None
+    for swap in swaps.values():
+        remove_path(swap.old)
+    for db in manifest["databases"]:
+        drop_database(host, db["name"] + DB_OLD_SUFFIX)
 
 
 def check_space(host, manifest):
