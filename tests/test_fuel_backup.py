@@ -102,7 +102,8 @@ def postgres():
                    check=True, capture_output=True)
     subprocess.run([*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-l",
                     str(base / "server.log"), "-o",
-                    f"-p {port} -k {sockets} -c listen_addresses=''", "start"],
+                    f"-p {port} -k {sockets} -c listen_addresses='' -c fsync=off "
+                    "-c synchronous_commit=off -c full_page_writes=off", "start"],
                    check=True, capture_output=True)
     env = {"PGHOST": str(sockets), "PGPORT": str(port),
            "PATH": f"{PG_BIN}:{os.environ['PATH']}"}
