@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import io
 import json
 import os
 import pwd
@@ -25,6 +26,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -314,12 +316,11 @@ def test_backup_wipe_restore_gives_back_every_byte_and_row(node):
 @integration
 def test_archive_holds_versions_set_checksums_and_custom_format_dumps(node):
     archive = backup(node)
-    import tarfile
     with tarfile.open(archive) as tar:
         names = tar.getnames()
         manifest = json.load(tar.extractfile("backup.json"))
         dump = tar.extractfile("databases/nailgun.dump").read()
-    assert names[-1] == "backup.json"
+    assert names[-2:] == ["backup.json", "backup.json.sha256"]
     assert dump.startswith(b"PGDMP")  # pg_dump's custom format
     assert manifest["versions"]["fuel-setup"] == "0:11.0.0-1.el9"
     assert manifest["versions"]["astute"] is None  # not installed on this node
@@ -376,6 +377,23 @@ def test_corrupted_archive_is_refused_before_anything_changes(node):
     assert_clean_error(result, "fuel-restore", "corrupted")
     assert (snapshot(node["root"]), all_rows(node)) == before
     assert node["log"].read_text() == "", "no service was touched"
+
+
+@integration
+def test_tampered_backup_json_is_refused(node):
+    archive = backup(node)
+    tampered = node["tmp"] / "tampered.tar.gz"
+    with tarfile.open(archive) as source, tarfile.open(tampered, "w:gz") as out:
+        for member in source:
+            data = source.extractfile(member).read() if member.isfile() else None
+            if member.name == "backup.json":
+                data = data.replace(b'"mode": "0600"', b'"mode": "0666"')
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data) if data is not None else None)
+    before = changed_since_backup(node)
+    result = tool(node, "fuel-restore", str(tampered))
+    assert_clean_error(result, "fuel-restore", "checksum mismatch for backup.json")
+    assert (snapshot(node["root"]), all_rows(node)) == before
 
 
 @integration

@@ -48,6 +48,7 @@ DEFAULT_BACKUP_SET = "/usr/share/fuel/backup-set.json"
 DEFAULT_BACKUP_DIR = "/var/backups/fuel"
 DEFAULT_DEPLOY = "/usr/sbin/fuel-deploy"
 MANIFEST_MEMBER = "backup.json"
+CHECKSUM_MEMBER = "backup.json.sha256"  # backup.json cannot hold its own checksum
 DATA_PREFIX = "data/"
 DB_PREFIX = "databases/"
 NEW_SUFFIX = ".fuel-restore-new"
@@ -402,10 +403,10 @@ def create_backup(host, backup_set, output):
             raise UserError(f"database {db['name']} (declared by {db['package']}) does not exist; "
                             "run fuel-deploy first, or check PGHOST/PGPORT")
     stopped = active_services(host, backup_set["services"])
-    host.say(f"stopping {len(stopped)} services")
-    systemctl(host, "stop", stopped)
     fd, partial = tempfile.mkstemp(prefix=".fuel-backup-", suffix=".partial", dir=out_dir)
     try:
+        host.say(f"stopping {len(stopped)} services")
+        systemctl(host, "stop", stopped)
         with tempfile.TemporaryDirectory(prefix=".fuel-backup-", dir=out_dir) as work:
             with os.fdopen(fd, "wb") as raw:
                 summary = write_archive(host, backup_set, roots, versions, raw, work,
@@ -457,7 +458,9 @@ def write_archive(host, backup_set, roots, versions, raw, work, skip):
             "roots": [item["path"] for item in roots], "absent": absent,
             "entries": entries, "databases": databases,
         }
-        add_bytes(tar, MANIFEST_MEMBER, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+        text = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+        add_bytes(tar, MANIFEST_MEMBER, text)
+        add_bytes(tar, CHECKSUM_MEMBER, hashlib.sha256(text).hexdigest().encode())
     return {"files": sum(1 for e in entries if e["type"] == "file"),
             "bytes": sum(e.get("size", 0) for e in entries),
             "databases": [db["name"] for db in databases], "absent": absent,
@@ -495,8 +498,7 @@ def read_verified(path):
     """Read the whole archive once, check every member against backup.json; return it.
 
     Nothing on the system is touched before this succeeds."""
-    digests, kinds = {}, {}
-    manifest_bytes = None
+    digests, kinds, small = {}, {}, {MANIFEST_MEMBER: None, CHECKSUM_MEMBER: None}
     try:
         with open_archive(path) as tar:
             for member in tar:
@@ -504,14 +506,15 @@ def read_verified(path):
                 if member.isfile():
                     handle = tar.extractfile(member)
                     digest = hashlib.sha256()
-                    data = bytearray() if member.name == MANIFEST_MEMBER else None
+                    data = bytearray() if member.name in small else None
                     for chunk in chunks(handle):
                         digest.update(chunk)
                         if data is not None:
                             data += chunk
                     digests[member.name] = digest.hexdigest()
                     if data is not None:
-                        manifest_bytes = bytes(data)
+                        small[member.name] = bytes(data)
+            tar.fileobj.read()  # to the end of the gzip stream, so that its CRC is checked
     except EOFError:
         raise UserError(f"{path}: the archive is truncated (it ends early); use a complete "
                         "copy of the backup") from None
@@ -519,20 +522,27 @@ def read_verified(path):
         raise UserError(f"{path}: the archive is corrupted ({exc}); use another copy") from None
     except OSError as exc:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
-    if manifest_bytes is None:
+    manifest_bytes, checksum = small[MANIFEST_MEMBER], small[CHECKSUM_MEMBER]
+    if manifest_bytes is None or checksum is None:
         raise UserError(f"{path}: no {MANIFEST_MEMBER} inside: truncated, or not made by fuel-backup")
+    if digests[MANIFEST_MEMBER] != checksum.decode(errors="replace").strip():
+        raise UserError(f"{path}: checksum mismatch for {MANIFEST_MEMBER}: the archive is "
+                        "corrupted; use another copy")
     try:
         manifest = json.loads(manifest_bytes)
     except ValueError:
         raise UserError(f"{path}: {MANIFEST_MEMBER} is corrupted") from None
     if manifest.get("format") != ARCHIVE_FORMAT or manifest.get("version") != ARCHIVE_VERSION:
         raise UserError(f"{path}: not a version {ARCHIVE_VERSION} fuel-backup archive")
-    check_members(path, manifest, digests, kinds)
+    try:
+        check_members(path, manifest, digests, kinds)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise UserError(f"{path}: {MANIFEST_MEMBER} is malformed ({exc!r})") from None
     return manifest
 
 
 def check_members(path, manifest, digests, kinds):
-    expected = {MANIFEST_MEMBER}
+    expected = {MANIFEST_MEMBER, CHECKSUM_MEMBER}
     for db in manifest["databases"]:
         quote_ident(db["name"]), quote_ident(db["owner"])
         name = f"{DB_PREFIX}{db['name']}.dump"
@@ -867,9 +877,9 @@ def restore_backup(host, archive, force=False, deploy=True):
     swaps = {root: Swap.of(host, root) for root in manifest["roots"]
              if root not in manifest["absent"]}
     stopped = active_services(host, manifest["backup_set"]["services"])
-    host.say(f"stopping {len(stopped)} services")
-    systemctl(host, "stop", stopped)
     try:
+        host.say(f"stopping {len(stopped)} services")
+        systemctl(host, "stop", stopped)
         stage(host, archive, manifest, swaps)
         switch(host, archive, manifest, swaps)
     except UserError:
