@@ -333,6 +333,20 @@ def test_archive_holds_versions_set_checksums_and_custom_format_dumps(node):
 
 
 @integration
+def test_progress_on_a_terminal_only(node):
+    if shutil.which("script") is None:
+        pytest.skip("needs script (util-linux) for a pseudo-terminal")
+    archive = node["tmp"] / "tty.tar.gz"
+    command = f"{sys.executable} {SETUP_DIR / 'fuel-backup'} --output {archive}"
+    on_tty = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True,
+                            text=True, env=node["env"])
+    assert on_tty.returncode == 0, on_tty.stdout
+    assert "fuel-backup: [1/" in on_tty.stdout and "pg_dump nailgun" in on_tty.stdout
+    piped = tool(node, "fuel-backup", "--output", str(node["tmp"] / "piped.tar.gz"))
+    assert piped.stderr == "" and piped.stdout.startswith("fuel-backup: wrote ")
+
+
+@integration
 def test_backup_refuses_to_overwrite(node):
     archive = node["tmp"] / "exists.tar.gz"
     archive.write_text("precious")
