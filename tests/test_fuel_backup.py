@@ -530,6 +530,16 @@ def test_failed_database_restore_keeps_the_previous_files_and_databases(node):
 
 
 @integration
+def test_restore_refuses_an_archive_inside_what_it_replaces(node):
+    archive = backup(node)
+    inside = node["root"] / "var/lib/fuel/backup.tar.gz"
+    shutil.copy(archive, inside)
+    result = tool(node, "fuel-restore", str(inside))
+    assert_clean_error(result, "fuel-restore", "inside /var/lib/fuel", "copy it elsewhere")
+    assert inside.exists()
+
+
+@integration
 def test_restore_of_a_missing_archive_is_one_line(node):
     result = tool(node, "fuel-restore", str(node["tmp"] / "nope.tar.gz"))
     assert_clean_error(result, "fuel-restore", "no such file")

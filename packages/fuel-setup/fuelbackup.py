@@ -873,6 +873,11 @@ def restore_backup(host, archive, force=False, deploy=True):
         if not role_exists(host, db["owner"]):
             raise UserError(f"PostgreSQL role {db['owner']} (owner of {db['name']}) does not "
                             "exist: run fuel-deploy once before restoring")
+    for root in manifest["roots"]:
+        top = os.path.realpath(host.path(root))
+        if os.path.realpath(archive).startswith(top + "/"):
+            raise UserError(f"{archive} is inside {root}, which the restore replaces: "
+                            "copy it elsewhere (e.g. /var/backups/fuel) and restore from there")
     check_space(host, manifest)
     swaps = {root: Swap.of(host, root) for root in manifest["roots"]
              if root not in manifest["absent"]}
@@ -969,14 +974,18 @@ def common_options(parser):
     parser.add_argument("--root", metavar="DIR", default=env("FUEL_ROOT", "/"),
                         help="the system's root; every path of the backup set is under it "
                              "(default: %(default)s)")
-    parser.add_argument("--backup-set", metavar="FILE", default=env("FUEL_BACKUP_SET"),
-                        help=f"the backup set (default: ROOT{DEFAULT_BACKUP_SET})")
     parser.add_argument("--pg-user", metavar="USER", default=env("FUEL_PG_USER", "postgres"),
                         help="OS user and PostgreSQL superuser the database tools run as, with "
                              "peer authentication (default: %(default)s); PGHOST and PGPORT are "
                              "honoured")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
+
+ENVIRONMENT = """
+environment: FUEL_ROOT, FUEL_BACKUP_SET, FUEL_PG_USER (defaults of the options); PGHOST, PGPORT
+(the PostgreSQL server); for tests on hosts without systemd, rpm or SELinux: FUEL_SYSTEMCTL,
+FUEL_RPM, FUEL_DEPLOY_COMMAND (commands run instead), FUEL_LABEL_XATTR (the label attribute).
+"""
 
 BACKUP_EPILOG = """\
 The archive holds every path and database of the backup set (ROOT/usr/share/fuel/backup-set.json,
@@ -985,7 +994,7 @@ every file. Services of the backup set are stopped while it is written and start
 It is written atomically (mode 0600) and never overwrites an existing file.
 
 exit status: 0 written, 1 failed (nothing written), 2 usage error
-"""
+""" + ENVIRONMENT
 
 RESTORE_EPILOG = """\
 Every checksum is verified before anything is touched. Restoring onto the same or a newer release
@@ -995,7 +1004,7 @@ leaves the previous data in place. Then fuel-deploy runs (database migrations of
 and the services are started.
 
 exit status: 0 restored, 1 failed (see the message for what is in place), 2 usage error
-"""
+""" + ENVIRONMENT
 
 
 def main_backup(argv=None):
@@ -1004,6 +1013,9 @@ def main_backup(argv=None):
     parser.add_argument("--output", "-o", metavar="FILE",
                         help=f"the archive to write (default: ROOT{DEFAULT_BACKUP_DIR}/"
                              "fuel-backup-DATE.tar.gz)")
+    parser.add_argument("--backup-set", metavar="FILE", default=os.environ.get("FUEL_BACKUP_SET"),
+                        help=f"what to save (default: ROOT{DEFAULT_BACKUP_SET}, installed by "
+                             "fuel-setup)")
     common_options(parser)
     return guarded(parser, argv, lambda args, host: create_backup(
         host, load_backup_set(args.backup_set or host.path(DEFAULT_BACKUP_SET)),
