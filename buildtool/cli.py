@@ -214,6 +214,7 @@ def cmd_publish(args, settings, reporter) -> int:
             names = _graph_for(graph, target, reporter)[0].order()
             rpms = pipeline.built_rpms(manifest, target, settings, names)
             result = pipeline.publish(rpms, target, settings, signer)
+            pipeline.record_releases(settings, target, names)
             summary[target.name] = _publish_json(result)
             _report_publish(reporter, target.name, result)
     if args.json:
@@ -231,6 +232,7 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
         graph, not_built = _graph_for(full_graph, target, reporter)
         rendered = pipeline.render(manifest, target, settings, graph)
         fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer)
+        pipeline.assign_releases(manifest, rendered, fetched, target, settings)
         reporter.start_build(len(rendered), target.name)
         outcomes = pipeline.build(manifest, target, settings, graph, rendered, fetched, backend,
                                   reporter.event)
@@ -247,6 +249,7 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
                     signer)
                 target_summary["publish"] = _publish_json(result)
                 _report_publish(reporter, target.name, result)
+                pipeline.record_releases(settings, target, good)
             if failed:
                 reporter.warn(f"{target.name}: published without the failed and skipped packages")
         summary[target.name] = target_summary
