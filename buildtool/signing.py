@@ -59,8 +59,9 @@ def config_from(key_id: str | None, key_file: Path | None,
 def take_variable(name: str) -> str | None:
     """Read an environment variable and remove it, from os.environ (so no child inherits it) and
     from the process's initial environment block (so /proc/PID/environ no longer shows it)."""
+    value = os.environ.pop(name, None)  # unsetenv() first: it looks for NAME= in the block
     _scrub_initial_environment(name)
-    return os.environ.pop(name, None)
+    return value
 
 
 @dataclass(frozen=True)
@@ -137,13 +138,15 @@ class SigningSession:
     def sign_detached(self, path: Path) -> Path:
         return Path(self._ask({"sign_detached": str(path.resolve())})["signature"])
 
-    def close(self) -> None:
-        """End of input: the process removes its private directory and agent, then exits."""
-        if self.process.stdin and not self.process.stdin.closed:
-            try:
-                self.process.stdin.close()
-            except BrokenPipeError:
-                pass
+    def close(self, interrupt: bool = False) -> None:
+        """End of input (or SIGTERM when interrupted): the process removes its private
+        directory and agent, then exits."""
+        try:
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
+        if interrupt:
+            self.process.terminate()
         try:
             self.process.wait(timeout=SESSION_CLOSE_SECONDS)
         except subprocess.TimeoutExpired:
@@ -175,8 +178,10 @@ def _signing_process(config: SigningConfig) -> Iterator[SigningSession]:
     try:
         session.open(config)
         yield session
-    finally:
-        session.close()
+    except BaseException:  # SIGTERM, Ctrl-C, a failure: no point in letting it finish its work
+        session.close(interrupt=True)
+        raise
+    session.close()
 
 
 def _with_home(config: SigningConfig, home: Path) -> SigningConfig:
@@ -189,7 +194,7 @@ def stop_agent(gnupghome: Path) -> None:
 
 
 def _scrub_initial_environment(name: str) -> None:
-    """Overwrite NAME's value in the environment block the kernel shows as /proc/PID/environ:
+    """Overwrite NAME=value in the environment block the kernel shows as /proc/PID/environ:
     unsetenv() only drops a pointer to it, the text itself stays there."""
     try:
         stat = Path("/proc/self/stat").read_text()
@@ -202,5 +207,5 @@ def _scrub_initial_environment(name: str) -> None:
     offset = 0
     for entry in block.split(b"\0"):
         if entry.startswith(prefix):
-            ctypes.memset(start + offset + len(prefix), 0, len(entry) - len(prefix))
+            ctypes.memset(start + offset, 0, len(entry))
         offset += len(entry) + 1
