@@ -178,6 +178,10 @@ def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5,
             write_record(staging, Record(final.name, _now_iso(), fingerprint, client_digest,
                                          tuple(entries)))
             staging.rename(final)
+        except OSError as error:  # our own writes (the disk is full?): one line, not a list
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StageFailed(f"cannot write snapshot {staging.name}: {_first_reason(error)}",
+                              f"is the disk full? {snapshot_check.UNCHANGED}") from None
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -375,10 +379,19 @@ def _with_digests(staging: Path, entries: list[Entry], previous: Record | None) 
     result = []
     for entry in entries:
         path = staging / PACKAGES / entry.file
+        if not path.is_file():
+            raise snapshot_check.refuse(staging, f"{PACKAGES}/{entry.file} is missing",
+                                        f"is the disk full? {snapshot_check.UNCHANGED}")
         file_stamp = _stamp(path)
         sha256 = known.get((entry.file, file_stamp)) or file_sha256(path)
         result.append(dataclasses.replace(entry, sha256=sha256, file_stamp=file_stamp))
     return result
+
+
+def _first_reason(error: OSError) -> str:
+    if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list):
+        return str(error.args[0][0][2])  # copytree collects (source, destination, why)
+    return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
 
 
 def _stamp(path: Path) -> str:
