@@ -211,9 +211,9 @@ def _write_snapshot(staging: Path, plan: list[tuple[Entry, str, str]], current: 
             session.sign_detached(staging / "repodata" / "repomd.xml")
     _checkpoint("metadata-signed")
     entries = _with_digests(staging, [entry for entry, _, _ in plan], previous)
-    listed = snapshot_check.check_metadata(
+    primary = snapshot_check.check_metadata(
         staging, {e.file: (int(e.file_stamp.split(":")[0]), e.sha256) for e in entries})
-    _check_signing(staging, plan, listed, signer, client_files)
+    _check_signing(staging, plan, primary, signer, client_files)
     return entries
 
 
@@ -340,12 +340,15 @@ def _room_needed(plan: list[tuple[Entry, str, str]], snapshots: Path,
     """(bytes, inodes) a new snapshot takes: copied RPMs (links across filesystems are copies
     too) and metadata. Links within the filesystem take neither."""
     device = os.stat(snapshots).st_dev
+    devices: dict[str, int] = {}  # by directory: a link needs no stat of its file
     copied = 0
     inodes = METADATA_INODES
     for _, source, how in plan:
-        info = os.stat(source)
-        if how != LINK or info.st_dev != device:
-            copied += info.st_size
+        directory = os.path.dirname(source)
+        if directory not in devices:
+            devices[directory] = os.stat(directory).st_dev
+        if how != LINK or devices[directory] != device:
+            copied += os.stat(source).st_size
             inodes += 1
     return copied + METADATA_BYTES + METADATA_BYTES_PER_RPM * len(plan), inodes
 
@@ -376,15 +379,17 @@ def _with_digests(staging: Path, entries: list[Entry], previous: Record | None) 
     known = {(e.file, e.file_stamp): e.sha256 for e in previous.entries if e.sha256} \
         if previous else {}
     known.update({(e.file, e.stamp): e.origin for e in entries if e.head and e.stamp})
+    packages = f"{staging / PACKAGES}/"
     result = []
     for entry in entries:
-        path = staging / PACKAGES / entry.file
-        if not path.is_file():
+        try:
+            file_stamp = _stamp(packages + entry.file)
+        except FileNotFoundError:
             raise snapshot_check.refuse(staging, f"{PACKAGES}/{entry.file} is missing",
-                                        f"is the disk full? {snapshot_check.UNCHANGED}")
-        file_stamp = _stamp(path)
-        sha256 = known.get((entry.file, file_stamp)) or file_sha256(path)
-        result.append(dataclasses.replace(entry, sha256=sha256, file_stamp=file_stamp))
+                                        f"is the disk full? {snapshot_check.UNCHANGED}") from None
+        sha256 = known.get((entry.file, file_stamp)) or file_sha256(Path(packages + entry.file))
+        result.append(Entry(entry.file, entry.name, entry.evr, entry.arch, entry.origin,
+                            entry.head, entry.stamp, sha256, file_stamp))
     return result
 
 
@@ -394,21 +399,21 @@ def _first_reason(error: OSError) -> str:
     return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
 
 
-def _stamp(path: Path) -> str:
+def _stamp(path: str | Path) -> str:
     info = os.stat(path)
     return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
 
 
 def _check_signing(staging: Path, plan: list[tuple[Entry, str, str]],
-                   listed: list[snapshot_check.ListedRpm], signer: Signer | None,
+                   primary: snapshot_check.Primary, signer: Signer | None,
                    client_files: ClientFiles | None) -> None:
     """RPMs signed now, repomd.xml.asc and any new package shipping the key agree on one key."""
     key_name = client_files.key_name if client_files else "RPM-GPG-KEY-fuel"
     key_path = f"{INSTALLED_KEY_DIR}/{key_name}"
     # the heads signed now (the others were checked when first published); unsigned: all heads
     fresh = {entry.file for entry, _, how in plan if entry.head and (how == SIGN or not signer)}
-    releases = [staging / rpm.href for rpm in listed
-                if key_path in rpm.files and rpm.href.removeprefix(f"{PACKAGES}/") in fresh]
+    releases = [staging / href for href in primary.shipping(key_path)
+                if href.removeprefix(f"{PACKAGES}/") in fresh]
     if not signer and not releases:
         return
     snapshot_check.check_signing(
