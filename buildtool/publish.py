@@ -169,7 +169,7 @@ def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5,
         heads = _head_entries(rpms, origins, stamps, previous)
         retained = _retained_entries(heads, previous, keep_versions)
         plan = _plan_files(heads + retained, rpms, current, previous, fingerprint)
-        check_free_space(snapshots, *_room_needed(plan, snapshots, current))
+        check_free_space(snapshots, *_room_needed(plan, snapshots))
         staging = snapshots / f"{TMP_PREFIX}{snapshot_id()}"
         try:
             entries = _write_snapshot(staging, plan, current, previous, signer, client_files,
@@ -335,8 +335,7 @@ def _fill_snapshot(staging: Path, plan: list[tuple[Entry, str, str]], current: P
         shutil.copytree(current / "repodata", staging / "repodata", copy_function=_link_or_copy)
 
 
-def _room_needed(plan: list[tuple[Entry, str, str]], snapshots: Path,
-                 current: Path | None) -> tuple[int, int]:
+def _room_needed(plan: list[tuple[Entry, str, str]], snapshots: Path) -> tuple[int, int]:
     """(bytes, inodes) a new snapshot takes: copied RPMs (links across filesystems are copies
     too) and metadata. Links within the filesystem take neither."""
     device = os.stat(snapshots).st_dev

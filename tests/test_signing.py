@@ -19,7 +19,7 @@ from publish_helpers import (  # noqa: F401
     signing_fixture,
 )
 
-from buildtool import publish
+from buildtool import keyhome, publish
 from buildtool.errors import StageFailed, UserError
 from buildtool.signing import SigningConfig, config_from, prepare, stop_agent
 from conftest import require_tools
@@ -204,8 +204,18 @@ def test_passphrase_comes_from_the_named_variable_and_is_never_shown(tmp_path, r
         key = result.snapshot / "RPM-GPG-KEY-fuel"
         for rpm in (result.snapshot / "Packages").glob("*.rpm"):
             assert "signatures OK" in checksig(rpm, tmp_path / "rpmdb", key)
+        # signed from a private copy of the key: the keyring's own agent never cached it
+        assert keyhome.agents_of(home) == []
     finally:
         stop_agent(home)
+
+
+def test_an_agent_started_for_the_callers_keyring_is_stopped_again(tmp_path, rpms, gnupghome,
+                                                                   signing):
+    home, _ = gnupghome
+    assert keyhome.agents_of(home) == []
+    publish_signed(rpms, tmp_path / "dist", signing)
+    assert keyhome.agents_of(home) == []
 
 
 def test_unset_passphrase_variable_is_a_user_error(monkeypatch, gnupghome):
