@@ -187,6 +187,7 @@ def test_passphrase_comes_from_the_named_variable_and_is_never_shown(tmp_path, r
                                                                      monkeypatch):
     home = tmp_path / "gnupg"
     fingerprint = make_key(home, passphrase="correct horse")
+    stop_agent(home)  # the one key generation started
     monkeypatch.setenv("GNUPGHOME", str(home))
     try:
         monkeypatch.setenv("FUEL_TEST_PASS", "wrong battery")
@@ -213,9 +214,20 @@ def test_passphrase_comes_from_the_named_variable_and_is_never_shown(tmp_path, r
 def test_an_agent_started_for_the_callers_keyring_is_stopped_again(tmp_path, rpms, gnupghome,
                                                                    signing):
     home, _ = gnupghome
+    stop_agent(home)  # the one key generation started: not ours to keep
+    publish_signed(rpms, tmp_path / "dist", signing)  # signs through the keyring's agent
     assert keyhome.agents_of(home) == []
+    assert "signatures OK" in checksig(next((tmp_path / "dist").rglob("Packages/*.rpm")),
+                                       tmp_path / "rpmdb", next((tmp_path / "dist").rglob(
+                                           "RPM-GPG-KEY-fuel")))
+
+
+def test_the_callers_running_agent_is_left_alone(tmp_path, rpms, gnupghome, signing):
+    home, _ = gnupghome
+    running = keyhome.agents_of(home)  # started by the key generation, as a user's would be
+    assert running
     publish_signed(rpms, tmp_path / "dist", signing)
-    assert keyhome.agents_of(home) == []
+    assert keyhome.agents_of(home) == running
 
 
 def test_unset_passphrase_variable_is_a_user_error(monkeypatch, gnupghome):
