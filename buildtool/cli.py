@@ -141,7 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     reporter = Reporter(sys.stderr, verbose=args.verbose)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            return _main(args, reporter)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    return _main(args, reporter)
+
+
+def _main(args: argparse.Namespace, reporter: Reporter) -> int:
     try:
         settings = settings_from(args)
         keyhome.sweep_stale()  # what a SIGKILLed signing process left behind

@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ToolMissing
+from .errors import ToolMissing, UserError
 
 GPG = "/usr/bin/gpg"  # rpm's %__gpg names gpg2, absent on Debian (ENVIRONMENT pitfall 7)
 
@@ -53,6 +53,16 @@ def parse_keys(colons: str) -> list[Key]:
     if fingerprint:
         found.append(Key(fingerprint, tuple(grips)))
     return found
+
+
+def only_secret_key(home: Path, key_id: str | None, where: str) -> str:
+    """The fingerprint of the one key meant whose secret part `home` holds."""
+    found = [key for key in keys(home, key_id) if secret_key_files(home, key)]
+    if len(found) != 1:
+        count = "no" if not found else str(len(found))
+        raise UserError(f"{count} secret key(s) matching '{key_id or '*'}' in {where}",
+                        "name exactly one secret key with --sign-key (an id or fingerprint)")
+    return found[0].fingerprint
 
 
 def secret_key_files(home: Path, key: Key) -> list[Path]:

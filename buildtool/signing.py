@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import gpg, keyhome
-from .errors import StageFailed, UserError
+from .errors import EXIT_USAGE, StageFailed, UserError
 
 SESSION_CLOSE_SECONDS = 30
 
@@ -103,12 +103,7 @@ def prepare(config: SigningConfig) -> Signer | None:
         with _signing_process(public_only) as session:
             return Signer(session.fingerprint, session.public_key, config)
     home = config.gnupghome or gpg.default_home()
-    found = [key for key in gpg.keys(home, config.key_id) if gpg.secret_key_files(home, key)]
-    if len(found) != 1:
-        count = "no" if not found else str(len(found))
-        raise UserError(f"{count} secret key(s) matching '{config.key_id}' in GNUPGHOME ({home})",
-                        "name exactly one secret key with --sign-key (an id or fingerprint)")
-    fingerprint = found[0].fingerprint
+    fingerprint = gpg.only_secret_key(home, config.key_id, f"GNUPGHOME ({home})")
     public_key = gpg.export_public(home, fingerprint)
     if not public_key:
         raise StageFailed(f"gpg could not export the public key {fingerprint}")
@@ -165,7 +160,8 @@ class SigningSession:
                               f"{self.process.wait()})", "the previous snapshot is still current")
         reply = json.loads(line)
         if "error" in reply:
-            raise StageFailed(reply["error"], reply.get("hint"))
+            kind = UserError if reply.get("status") == EXIT_USAGE else StageFailed
+            raise kind(reply["error"], reply.get("hint"))
         return reply
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import gpg, keyhome
-from .errors import UserError
+from .errors import StageFailed, UserError
 from .tooloutput import last_line
 
 HOLD_ENV = "BUILDTOOL_SIGNING_HOLD"  # tests: after signing RPMs, create this file and wait
@@ -87,7 +87,7 @@ def serve(requests: TextIO, replies: TextIO, private: Path) -> None:
                 else:
                     reply = {"signature": str(sign_detached(keyring, Path(request["sign_detached"])))}
             except UserError as error:
-                reply = {"error": error.message, "hint": error.hint}
+                reply = {"error": error.message, "hint": error.hint, "status": error.exit_status}
             replies.write(json.dumps(reply) + "\n")
             replies.flush()
     finally:
@@ -100,14 +100,14 @@ def open_keyring(request: dict, private: Path) -> Keyring:
     home = keyhome.gnupghome(private)
     if request.get("key_file"):
         _import_key_file(Path(request["key_file"]), home)
-        fingerprint = _only_key(home, None, f"--sign-key-file {request['key_file']}")
+        fingerprint = gpg.only_secret_key(home, None, f"--sign-key-file {request['key_file']}")
     elif passphrase is not None:  # a copy, so the passphrase is cached by our agent only
         user_home = Path(request["gnupghome"])
-        fingerprint = _only_key(user_home, request["key_id"], f"GNUPGHOME ({user_home})")
+        fingerprint = gpg.only_secret_key(user_home, request["key_id"], f"GNUPGHOME ({user_home})")
         _copy_key(user_home, fingerprint, home)
     else:  # the caller's keyring and agent, which holds the passphrase if one is needed
         home = Path(request["gnupghome"])
-        fingerprint = _only_key(home, request["key_id"], f"GNUPGHOME ({home})")
+        fingerprint = gpg.only_secret_key(home, request["key_id"], f"GNUPGHOME ({home})")
         return Keyring(home, fingerprint, None, own_agent=not keyhome.agent_running(home))
     return Keyring(home, fingerprint, _passphrase_file(passphrase, private), own_agent=True)
 
@@ -125,7 +125,7 @@ def sign_rpms(keyring: Keyring, rpms: list[Path]) -> None:
             "--define", f"_gpg_sign_cmd_extra_args {extra}", *map(str, rpms)]
     result = _run(args, keyring.env())
     if result.returncode != 0:
-        raise UserError(f"rpmsign failed: {last_line(result.stderr)}",
+        raise StageFailed(f"rpmsign failed: {last_line(result.stderr)}",
                         "check the key and its passphrase; the previous snapshot is still current")
     _hold_for_tests()
 
@@ -137,19 +137,9 @@ def sign_detached(keyring: Keyring, path: Path) -> Path:
             "--local-user", keyring.fingerprint, "--output", str(signature), str(path)]
     result = _run(args, keyring.env())
     if result.returncode != 0:
-        raise UserError(f"gpg could not sign {path.name}: {last_line(result.stderr)}",
+        raise StageFailed(f"gpg could not sign {path.name}: {last_line(result.stderr)}",
                         "check the key and its passphrase")
     return signature
-
-
-def _only_key(home: Path, key_id: str | None, where: str) -> str:
-    """The one key meant whose secret part `home` holds."""
-    found = [key for key in gpg.keys(home, key_id) if gpg.secret_key_files(home, key)]
-    if len(found) != 1:
-        count = "no" if not found else str(len(found))
-        raise UserError(f"{count} secret key(s) matching '{key_id or '*'}' in {where}",
-                        "name exactly one secret key with --sign-key (an id or fingerprint)")
-    return found[0].fingerprint
 
 
 def _import_key_file(key_file: Path, home: Path) -> None:

@@ -236,6 +236,15 @@ def test_unset_passphrase_variable_is_a_user_error(monkeypatch, gnupghome):
         config_from(gnupghome[1], None, "FUEL_UNSET_PASS")
 
 
+def test_a_key_file_without_a_secret_key_is_a_user_error(tmp_path, gnupghome):
+    public = tmp_path / "public.asc"
+    public.write_bytes(subprocess.run(["gpg", "--armor", "--export", gnupghome[1]],
+                                      check=True, capture_output=True).stdout)
+    with pytest.raises(UserError, match="no secret key.*--sign-key-file") as error:
+        prepare(SigningConfig(key_file=public))
+    assert type(error.value) is UserError  # exit status 2: the input is wrong
+
+
 def test_unknown_key_id_is_a_user_error(gnupghome):
     with pytest.raises(UserError, match="no secret key"):
         prepare(SigningConfig(key_id="nobody@example.org"))
