@@ -178,7 +178,7 @@ def release_files(out: Path, target: TargetProfile, settings: Settings,
     config = repofiles.load_repo_config(settings.config_root)
     base_url = repofiles.base_url_for(config, settings.dist_dir, settings.base_url)
     return repofiles.write_release_files(out, config, target, base_url,
-                                         signer.public_key() if signer else None)
+                                         signer.public_key if signer else None)
 
 
 def plan_graph(manifest: Manifest, settings: Settings) -> Graph:
