@@ -267,16 +267,20 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
                           "packages": {name: outcome_json(o) for name, o in outcomes.items()},
                           "not_on_target": not_built}
         if publish:
-            good = [name for name, o in outcomes.items() if o.status not in (FAILED, SKIPPED)]
-            if good:
-                result = pipeline.publish(
-                    [rpm for name in good for rpm in outcomes[name].rpms], target, settings,
-                    signer)
+            gated = pipeline.installable_set(manifest, target, settings, outcomes)
+            for name, why in gated.held_back.items():
+                reporter.warn(f"{target.name}: held back {name}: {why}")
+            target_summary["held_back"] = gated.held_back
+            target_summary["kept_previous"] = gated.kept_previous
+            if gated.rpms:
+                result = pipeline.publish(gated.rpms, target, settings, signer)
                 target_summary["publish"] = _publish_json(result)
                 _report_publish(reporter, target.name, result)
-                pipeline.record_releases(settings, target, good)
-            if failed:
-                reporter.warn(f"{target.name}: published without the failed and skipped packages")
+                published = {rpm.name for rpm in gated.rpms}
+                pipeline.record_releases(settings, target, [
+                    name for name, o in outcomes.items()
+                    if o.rpms and all(rpm.name in published for rpm in o.rpms)])
+            failed = failed or bool(gated.held_back)
         summary[target.name] = target_summary
         status = EXIT_FAILED if failed else status
     if args.json:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import build as build_stage
+from . import gate, repofiles
 from . import publish as publish_stage
 from . import releases as release_stage
 from . import render as render_stage
-from . import repofiles
 from .backends import Backend
 from .errors import UserError
 from .graph import Graph, for_target, plan, unavailable_on
@@ -151,6 +151,21 @@ def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,
                             f"run 'buildtool build --target {target.name}' again")
         rpms += paths
     return rpms
+
+
+def installable_set(manifest: Manifest, target: TargetProfile, settings: Settings,
+                    outcomes: dict[str, build_stage.PackageOutcome]) -> gate.GateResult:
+    """What of this build may be published: the good RPMs, the published versions of packages
+    whose build failed or that would not install, and nothing that the distribution and the
+    rest cannot satisfy."""
+    rpms = [rpm for o in outcomes.values() if o.status in (build_stage.BUILT, build_stage.CACHED)
+            for rpm in o.rpms]
+    everything = {rpm_name for name in outcomes for rpm_name in
+                  [name, *(sub.name for sub in manifest.packages[name].subpackages)]}
+    fallbacks = gate.previous_rpms(settings.dist_dir, target.name, everything)
+    data_file = target.distro_data_file(settings.config_root)
+    return gate.installable(rpms, fallbacks, target, data_file,
+                            target_root(settings, target) / "gate")
 
 
 def publish(rpms: list[Path], target: TargetProfile, settings: Settings,
