@@ -64,6 +64,15 @@ PROTECTED = (
     "/root", "/boot", "/proc", "/sys", "/dev", "/home",
 )
 
+# Directories of the base system: a manifest path may live below some of them, never be one.
+SYSTEM_DIRS = {
+    "/", "/bin", "/sbin", "/lib", "/lib64", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib",
+    "/usr/lib64", "/usr/libexec", "/usr/share", "/usr/include", "/usr/local", "/usr/src", "/etc",
+    "/etc/sysconfig", "/etc/default", "/etc/pki", "/etc/yum.repos.d", "/opt", "/srv", "/var",
+    "/var/lib", "/var/log", "/var/cache", "/var/spool", "/var/tmp", "/var/www", "/var/run",
+    "/run", "/tmp", "/mnt", "/media",
+}
+
 # Accounts of the base system: a manifest creates its own, it does not redeclare these.
 SYSTEM_ACCOUNTS = {
     "root", "bin", "daemon", "adm", "lp", "sync", "shutdown", "halt", "mail", "operator",
@@ -111,6 +120,9 @@ def check_clean(path: str, glob: bool = False) -> None:
 def check_path(path: str, kind: str | None, glob: bool = False) -> None:
     """A clean path, below the roots allowed for `kind` (any for None), not a system file or tree."""
     check_clean(path, glob)
+    if path in SYSTEM_DIRS:
+        raise Refused(f"'{path}' is a system directory",
+                      "name the package's own directory below it, e.g. /var/lib/<package>")
     if _at_or_below(path, PROTECTED):
         owner = next(p for p in PROTECTED if path == p or path.startswith(p + "/"))
         raise Refused(f"'{path}' belongs to the system ({owner})",
