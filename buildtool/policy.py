@@ -118,9 +118,10 @@ def check_clean(path: str, glob: bool = False) -> None:
 
 
 def check_path(path: str, kind: str | None, glob: bool = False) -> None:
-    """A clean path, below the roots allowed for `kind` (any for None), not a system file or tree."""
+    """A clean path, not a system file or tree; for a `kind`, below its roots (a home, a working
+    directory or a shell may be anywhere else, "/" included)."""
     check_clean(path, glob)
-    if path in SYSTEM_DIRS:
+    if kind is not None and path in SYSTEM_DIRS:
         raise Refused(f"'{path}' is a system directory",
                       "name the package's own directory below it, e.g. /var/lib/<package>")
     if _at_or_below(path, PROTECTED):
@@ -210,9 +211,8 @@ def parse_tmpfiles(line: str) -> TmpfilesEntry:
     if kind not in TMPFILES_TYPES or any(m not in TMPFILES_MODIFIERS for m in modifiers) \
             or len(set(modifiers)) != len(modifiers):
         raise Refused(f"tmpfiles type '{entry.type}' is not allowed",
-                      "a package may only " + ", ".join(f"{t} ({what})" for t, what in
-                                                        TMPFILES_TYPES.items())
-                      + f"; modifiers {' '.join(TMPFILES_MODIFIERS)}")
+                      f"types {' '.join(TMPFILES_TYPES)} with modifiers {' '.join(TMPFILES_MODIFIERS)};"
+                      " a package never removes, writes kernel files or makes devices")
     check_path(entry.path, "tmpfiles", glob=kind in "zxX")
     if entry.mode != "-":
         check_mode(entry.mode)

@@ -114,6 +114,9 @@ def _syntax_error(exc: yaml.YAMLError, text: str, name: str) -> UserError:
     mark = getattr(exc, "problem_mark", None)
     where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else f"{name}:1:1"
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    if context:
+        problem = f"{context}, {problem}"
     return UserError(f"YAML syntax error: {problem}", "check indentation and quoting", location=where)
 
 
@@ -228,7 +231,9 @@ class _Converter:
             try:
                 value = self.loader.yaml_constructors[node.tag](self.loader, node)
             except (ValueError, OverflowError):  # `0x_`, a 5000-digit number
-                raise self._fail(f"'{node.value[:40]}' looks like a number but YAML cannot read it",
+                where = f"{format_path(path)}: " if path else ""
+                raise self._fail(f"{where}'{node.value[:40]}' looks like a number but YAML cannot "
+                                 "read it",
                                  "quote it if it is text", node) from None
         if node.style is None and not _reads_as_written(node.value, value):
             self.positions.not_text[path] = (node.value, _meaning(node.value, value))
@@ -250,5 +255,5 @@ def _meaning(text: str, value: Any) -> str:
     if value is None:
         return "null (nothing)"
     if isinstance(value, str):
-        return "a number to YAML 1.2 readers"
+        return "a number (in YAML 1.2)"
     return f"the number {value}"
