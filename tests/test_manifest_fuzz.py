@@ -91,6 +91,13 @@ scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.sampled_from([2**32, -1, 10**30, 0o644]),
     st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(HOSTILE_TEXT),
     st.text(max_size=20), st.text(alphabet="/.-_ %\n\t\\:*!&{}[]#'\"@0aZ~", max_size=12))
+# Text that tries to start a new line (or directive) in whatever file the field reaches.
+injections = st.builds(
+    lambda before, separator, line: before + separator + line,
+    st.sampled_from(["", "x", "Evil daemon", "/usr/bin/x", "daemon1 daemon1", "d /run/x"]),
+    st.sampled_from(["\n", "\n", "\\\n", "\r\n", "\r", "\x85", "\u2028", " ; ", " } "]),
+    st.sampled_from(["ExecStartPre=+/bin/sh -c id", "[Service]", "%post", "R! /usr",
+                     "postrotate", "/etc/shadow {", "u root 0", "User=root"]))
 values = st.recursive(scalars, lambda children: st.lists(children, max_size=3)
                       | st.dictionaries(st.text(max_size=10) | st.sampled_from(HOSTILE_TEXT),
                                         children, max_size=3), max_leaves=8)
@@ -114,8 +121,13 @@ def parent_of(data, path):
 
 @st.composite
 def changed_manifests(draw) -> bytes:
-    """The good manifest with 1-3 values replaced, keys removed or keys added."""
+    """The good manifest with one text field injected, or 1-3 values replaced, removed or added."""
     data = copy.deepcopy(BASE)
+    if draw(st.booleans()):  # one injection alone, so that the rest stays valid
+        texts = [p for p in node_paths(data) if p and isinstance(parent_of(data, p)[p[-1]], str)]
+        path = draw(st.sampled_from(texts))
+        parent_of(data, path)[path[-1]] = draw(injections)
+        return yaml.safe_dump(data, allow_unicode=draw(st.booleans()), sort_keys=False).encode()
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from([p for p in node_paths(data) if p]))
         parent = parent_of(data, path)
