@@ -114,6 +114,9 @@ def _syntax_error(exc: yaml.YAMLError, text: str, name: str) -> UserError:
     mark = getattr(exc, "problem_mark", None)
     where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else f"{name}:1:1"
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if "maximum nesting depth" in problem:  # libyaml's own bound (1000), hit while scanning ahead
+        return UserError(f"nested more than {MAX_DEPTH} levels deep",
+                         "a manifest is a few levels deep; check the brackets", location=where)
     context = getattr(exc, "context", None)
     if context:
         problem = f"{context}, {problem}"
@@ -171,7 +174,7 @@ class _BoundedComposer(Composer):
         return node
 
 
-class _BoundedLoader(Reader, Scanner, Parser, _BoundedComposer, SafeConstructor, Resolver):
+class _PurePythonLoader(_BoundedComposer, Reader, Scanner, Parser, SafeConstructor, Resolver):
     def __init__(self, text: str, name: str):
         Reader.__init__(self, text)
         Scanner.__init__(self)
@@ -179,6 +182,24 @@ class _BoundedLoader(Reader, Scanner, Parser, _BoundedComposer, SafeConstructor,
         _BoundedComposer.__init__(self, name)
         SafeConstructor.__init__(self)
         Resolver.__init__(self)
+
+
+LIBYAML = getattr(yaml, "__with_libyaml__", False)
+if LIBYAML:
+    from yaml._yaml import CParser
+
+    class _LibyamlLoader(_BoundedComposer, CParser, SafeConstructor, Resolver):
+        """libyaml parses (about 5x faster); our composer still builds and bounds the nodes."""
+
+        def __init__(self, text: str, name: str):
+            CParser.__init__(self, text)
+            _BoundedComposer.__init__(self, name)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    _BoundedLoader: type = _LibyamlLoader
+else:
+    _BoundedLoader = _PurePythonLoader
 
 
 class _Converter:
@@ -235,7 +256,7 @@ class _Converter:
                 raise self._fail(f"{where}'{node.value[:40]}' looks like a number but YAML cannot "
                                  "read it",
                                  "quote it if it is text", node) from None
-        if node.style is None and not _reads_as_written(node.value, value):
+        if not node.style and not _reads_as_written(node.value, value):  # plain: None or ""
             self.positions.not_text[path] = (node.value, _meaning(node.value, value))
         return value
 

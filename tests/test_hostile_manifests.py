@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from buildtool import cli
+from buildtool import cli, yamlpos
 from buildtool.errors import UserError
 from buildtool.yamlpos import MAX_BYTES, load_yaml
 from conftest import ROOT
@@ -25,6 +25,7 @@ from conftest import ROOT
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 CORPUS = sorted(HOSTILE.glob("*.yaml"))
 LOCATED = re.compile(r"^buildtool: error: (?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): \S")
+LOCATION = re.compile(r"^[^:\n]+:\d+:\d+: [^\n]+$")
 
 
 def expectations(path: Path) -> list[str]:
@@ -104,11 +105,29 @@ def test_yaml_loading_is_linear(tmp_path):
             f"  p{i}: {{version: '1.{i}', kind: meta, summary: s, description: d,"
             f" requires: [a, b, c]}}\n" for i in range(count)))
         best = float("inf")
-        for _ in range(3):
-            started = time.perf_counter()
+        for _ in range(5):  # CPU time, best of 5: the machine is shared
+            started = time.process_time()
             load_yaml(path)
-            best = min(best, time.perf_counter() - started)
+            best = min(best, time.process_time() - started)
         return best
 
     small, large = timed(500), timed(2000)
-    assert large < small * 4 * 1.8, f"500: {small:.3f} s, 2000: {large:.3f} s"
+    assert large < small * 4 * 2, f"500: {small:.3f} s, 2000: {large:.3f} s (quadratic: x16)"
+
+
+@pytest.mark.skipif(not yamlpos.LIBYAML, reason="PyYAML without libyaml: one loader only")
+@pytest.mark.parametrize("path", [ROOT / "fuel.yaml", ROOT / "tests/fixtures/chain/manifest.yaml",
+                                  *sorted((ROOT / "repo-config").rglob("*.yaml")), *CORPUS],
+                         ids=lambda p: p.name)
+def test_libyaml_and_pure_python_loaders_agree(path, monkeypatch):
+    """libyaml parses when present; both loaders must build the same data, positions and flags."""
+    results = []
+    for loader in (yamlpos._LibyamlLoader, yamlpos._PurePythonLoader):
+        monkeypatch.setattr(yamlpos, "_BoundedLoader", loader)
+        try:
+            data, positions = load_yaml(path)
+            results.append((data, positions.marks, positions.not_text))
+        except UserError as error:
+            assert LOCATION.match(str(error)), str(error)
+            results.append("refused")
+    assert results[0] == results[1]
