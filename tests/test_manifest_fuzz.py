@@ -40,7 +40,6 @@ packages:
     description: |
       Runs as its own user.
       Keeps state.
-    requires: [bash]
     install:
       - {dest: /usr/bin/daemon1, content: "#!/bin/sh\\nexec sleep 1\\n", mode: "0755"}
     users:
