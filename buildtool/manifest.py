@@ -404,15 +404,19 @@ def _check_source(package: Package, path: KeyPath, positions: Positions, root: P
     if source.git is not None and not source.ref:
         raise SchemaError(positions, sub + ("ref",), "a git source needs a ref",
                           "name a tag or commit, e.g. ref: 11.0.0")
+    for key, check in (("git", policy.check_git_url), ("ref", policy.check_git_ref),
+                       ("url", policy.check_download_url), ("pypi", policy.check_pypi_name),
+                       ("version", policy.check_file_name)):
+        if getattr(source, key) is not None:
+            _policy(positions, sub + (key,), check, getattr(source, key))
     if (source.pypi or source.url) and not source.sha256:
         raise SchemaError(positions, sub + ("sha256",), f"a {kinds[0]} source needs a sha256",
                           "pin the checksum of the exact file")
     if source.sha256 and not SHA256_RE.match(source.sha256):
         raise SchemaError(positions, sub + ("sha256",), "not a sha256 (64 lower-case hex digits)")
     for key in ("filename", "unpack_dir"):
-        value = getattr(source, key)
-        if value is not None and (not REL_PATH_RE.match(value) or "/" in value):
-            raise SchemaError(positions, sub + (key,), f"'{value}' must be a plain file name")
+        if getattr(source, key) is not None:
+            _policy(positions, sub + (key,), policy.check_file_name, getattr(source, key))
     if source.subdir is not None and (not REL_PATH_RE.match(source.subdir)
                                       or ".." in source.subdir.split("/")):
         raise SchemaError(positions, sub + ("subdir",), f"'{source.subdir}' must be a relative path",

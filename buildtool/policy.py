@@ -237,3 +237,40 @@ def _check_tmpfiles_argument(kind: str, argument: str) -> None:
         check_clean(argument)
     elif kind != "f":
         raise Refused(f"tmpfiles type '{kind}' takes no argument", "remove it or use '-'")
+
+
+# Sources are fetched by git, pip and urllib with argument lists: what would still be an option
+# (`--upload-pack=...`, `-r /etc/shadow`), a local file (`file:///etc/shadow`) or a command
+# transport (`ext::sh -c ...`) is refused here.
+GIT_URL_RE = re.compile(r"^((https?|git|ssh)://[A-Za-z0-9][A-Za-z0-9._~:@%+/=-]*"
+                        r"|[A-Za-z0-9._-]+@[A-Za-z0-9][A-Za-z0-9.-]*:[A-Za-z0-9._~/+-]+)$")
+DOWNLOAD_URL_RE = re.compile(r"^https?://[A-Za-z0-9][A-Za-z0-9._~:@%+/?=&,-]*$")
+PYPI_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+GIT_REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")
+FILE_NAME_RE = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+@,=-]*$")
+
+
+def check_git_url(url: str) -> None:
+    if not GIT_URL_RE.match(url):
+        raise Refused(f"'{url}' is not a git URL buildtool fetches",
+                      "https://, git://, ssh:// or user@host:path; no options, file: or ext::")
+
+
+def check_download_url(url: str) -> None:
+    if not DOWNLOAD_URL_RE.match(url):
+        raise Refused(f"'{url}' is not an http(s) URL", "a tarball URL, e.g. https://host/x.tar.gz")
+
+
+def check_pypi_name(name: str) -> None:
+    if not PYPI_NAME_RE.match(name):
+        raise Refused(f"'{name}' is not a PyPI project name", "letters, digits, . _ -")
+
+
+def check_git_ref(ref: str) -> None:
+    if not GIT_REF_RE.match(ref) or ".." in ref:
+        raise Refused(f"'{ref}' is not a git tag, branch or commit", "e.g. 11.0.0 or a commit id")
+
+
+def check_file_name(name: str) -> None:
+    if not FILE_NAME_RE.match(name):
+        raise Refused(f"'{name}' must be a plain file name", "no '/', not starting with '.' or '-'")
