@@ -240,9 +240,10 @@ def _check_tmpfiles_argument(kind: str, argument: str) -> None:
 
 
 # Sources are fetched by git, pip and urllib with argument lists: what would still be an option
-# (`--upload-pack=...`, `-r /etc/shadow`), a local file (`file:///etc/shadow`) or a command
-# transport (`ext::sh -c ...`) is refused here.
-GIT_URL_RE = re.compile(r"^((https?|git|ssh)://[A-Za-z0-9][A-Za-z0-9._~:@%+/=-]*"
+# (`--upload-pack=...`, `-r /etc/shadow`), a local file for urllib (`file:///etc/shadow`) or a
+# command transport (`ext::sh -c ...`) is refused here. git may clone a file:// repository (a
+# local mirror): git reads only a repository there, not any file.
+GIT_URL_RE = re.compile(r"^((https?|git|ssh)://[A-Za-z0-9][A-Za-z0-9._~:@%+/=-]*|file:///[A-Za-z0-9._~@%+/=-]+"
                         r"|[A-Za-z0-9._-]+@[A-Za-z0-9][A-Za-z0-9.-]*:[A-Za-z0-9._~/+-]+)$")
 DOWNLOAD_URL_RE = re.compile(r"^https?://[A-Za-z0-9][A-Za-z0-9._~:@%+/?=&,-]*$")
 PYPI_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -253,7 +254,7 @@ FILE_NAME_RE = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+@,=-]*$")
 def check_git_url(url: str) -> None:
     if not GIT_URL_RE.match(url):
         raise Refused(f"'{url}' is not a git URL buildtool fetches",
-                      "https://, git://, ssh:// or user@host:path; no options, file: or ext::")
+                      "https://, git://, ssh://, file:/// or user@host:path; no options or ext::")
 
 
 def check_download_url(url: str) -> None:
