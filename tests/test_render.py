@@ -154,3 +154,17 @@ def test_broken_template_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr("buildtool.render.SPECS_DIR", specs)
     with pytest.raises(UserError, match=r"meta.spec.j2:1: template syntax error"):
         render_for(FIXTURES / "chain" / "manifest.yaml", tmp_path, "el9")
+
+
+@pytest.mark.parametrize("attack", ["unit-description-newline", "tmpfiles-remove-usr",
+                                    "install-etc-passwd", "yaml-billion-laughs"])
+def test_render_refuses_a_hostile_manifest_and_writes_nothing(tmp_path, attack):
+    """The render stage validates first: one located line, exit 2, no spec or unit written."""
+    manifest = Path(__file__).resolve().parent / "hostile" / f"{attack}.yaml"
+    build = tmp_path / "build"
+    result = run_buildtool("render", "-m", str(manifest), "--target", "el9",
+                           "--build-dir", str(build))
+    assert result.status == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{attack}.yaml:" in lines[0] and "Traceback" not in result.stderr
+    assert not build.exists() or not list(build.rglob("*.spec")) + list(build.rglob("*.service"))
