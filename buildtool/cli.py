@@ -159,6 +159,8 @@ def _main(args: argparse.Namespace, reporter: Reporter) -> int:
         return COMMANDS[args.command](args, settings, reporter)
     except UserError as error:
         reporter.warn(f"buildtool: error: {error}")
+        if getattr(args, "json", False):  # CI gets its summary on failure too
+            write_json({"ok": False, "error": str(error), "exit_status": error.exit_status})
         return error.exit_status
     except KeyboardInterrupt:
         reporter.warn("buildtool: interrupted; the published repository is unchanged")
@@ -256,11 +258,16 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
         timer = Timer()
         graph, not_built = _graph_for(full_graph, target, reporter)
         rendered = pipeline.render(manifest, target, settings, graph)
-        fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer)
+        fetch_failures: dict[str, str] = {}
+        fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer,
+                                         failures=fetch_failures)
+        graph, unbuildable = pipeline.without_failed_fetches(graph, fetch_failures)
+        rendered = {name: rendered[name] for name in graph.order()}
         pipeline.assign_releases(manifest, rendered, fetched, target, settings)
         reporter.start_build(len(rendered), target.name)
         outcomes = pipeline.build(manifest, target, settings, graph, rendered, fetched, backend,
                                   reporter.event)
+        outcomes = {**unbuildable, **outcomes}
         reporter.summary(target.name, outcomes, timer.seconds)
         failed = any(o.status in (FAILED, SKIPPED) for o in outcomes.values())
         target_summary = {"backend": backend.name, "seconds": round(timer.seconds, 3),

@@ -17,7 +17,7 @@ from . import publish as publish_stage
 from . import releases as release_stage
 from . import render as render_stage
 from .backends import Backend
-from .errors import UserError
+from .errors import StageFailed, UserError
 from .graph import Graph, for_target, plan, unavailable_on
 from .manifest import Manifest, load_manifest
 from .signing import Signer, SigningConfig
@@ -73,19 +73,38 @@ def render(manifest: Manifest, target: TargetProfile, settings: Settings,
 
 
 def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
-                  target: TargetProfile, settings: Settings,
-                  signer: Signer | None = None) -> dict[str, FetchedSource | None]:
+                  target: TargetProfile, settings: Settings, signer: Signer | None = None,
+                  failures: dict[str, str] | None = None) -> dict[str, FetchedSource | None]:
+    """Every package's source. With `failures`, a source that cannot be had is recorded there
+    (package -> message) and the others are still fetched; without, the first one raises."""
     cache = Lookaside(settings.cache_dir)
     fetched = {}
     for name, item in rendered.items():
         source = manifest.packages[name].source
         generated_dir = None
-        if source and source.generated == "release-files":
-            generated_dir = target_root(settings, target) / "generated" / name
-            release_files(generated_dir, target, settings, signer)
-        fetched[name] = (fetch(manifest.packages[name], manifest.root, cache, item.sources_dir,
-                               generated_dir) if source else None)
+        try:
+            if source and source.generated == "release-files":
+                generated_dir = target_root(settings, target) / "generated" / name
+                release_files(generated_dir, target, settings, signer)
+            fetched[name] = (fetch(manifest.packages[name], manifest.root, cache,
+                                   item.sources_dir, generated_dir) if source else None)
+        except StageFailed as error:
+            if failures is None:
+                raise
+            failures[name] = str(error)
     return fetched
+
+
+def without_failed_fetches(graph: Graph, failures: dict[str, str]
+                           ) -> tuple[Graph, dict[str, build_stage.PackageOutcome]]:
+    """The graph left to build, and outcomes for what cannot be: the packages whose source failed
+    and everything that needs them."""
+    lost = unavailable_on(graph, failures)
+    outcomes = {name: build_stage.PackageOutcome(
+        name, build_stage.FAILED if name in failures else build_stage.SKIPPED,
+        reason=failures.get(name) or reason.replace("this target cannot carry", "could not be built"))
+        for name, reason in lost.items()}
+    return graph.restricted(set(graph.deps) - set(lost)), outcomes
 
 
 def assign_releases(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],

@@ -202,3 +202,39 @@ def test_generated_release_files_follow_each_target(chain, workdirs, tmp_path):
         flags = subprocess.run(["rpm", "-qp", "--qf", "[%{FILENAMES} %{FILEFLAGS:fflags}\n]", rpm],
                                capture_output=True, text=True).stdout
         assert "/etc/yum.repos.d/fuel.repo cn" in flags
+
+
+def test_an_unreachable_source_fails_its_package_only_and_json_says_so(chain, workdirs):
+    chain.write_text(chain.read_text() + """\
+  chain-remote:
+    version: "1.0"
+    kind: files
+    summary: A package whose source cannot be fetched
+    description: Its URL points at a closed local port.
+    source: {url: "http://127.0.0.1:9/remote-1.0.tar.gz", sha256: a000000000000000000000000000000000000000000000000000000000000000}
+  chain-needs-remote:
+    version: "1.0"
+    kind: meta
+    summary: Needs chain-remote
+    description: Skipped when chain-remote cannot be fetched.
+    requires: [chain-remote]
+""")
+    status, summary, stderr = repo_json(chain, workdirs)
+    assert status == 1 and summary["schema_version"] == 1 and summary["ok"] is False
+    packages = summary["targets"]["el9"]["packages"]
+    assert packages["chain-remote"]["status"] == "failed"
+    assert "cannot download http://127.0.0.1:9/remote-1.0.tar.gz" in packages["chain-remote"]["reason"]
+    assert packages["chain-needs-remote"]["status"] == "skipped"
+    assert {packages[n]["status"] for n in ("chain-a", "chain-b")} == {"built"}
+    # chain-meta requires every package, so it cannot be published without chain-remote
+    assert summary["targets"]["el9"]["held_back"] == {
+        "chain-meta": "nothing provides 'chain-needs-remote' on el9"}
+    assert "chain-remote failed: chain-remote: cannot download" in stderr
+
+
+def test_json_is_written_on_a_usage_error_too(tmp_path):
+    result = run_buildtool("repo", "-m", str(tmp_path / "missing.yaml"), "--json")
+    assert result.status == 2
+    document = json.loads(result.stdout)
+    assert document["schema_version"] == 1 and document["ok"] is False
+    assert "missing.yaml" in document["error"]
