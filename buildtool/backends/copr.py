@@ -383,9 +383,10 @@ class GraphRun:
                 if state not in FINAL_STATES:
                     continue
                 del active[name]
-                self._finish(self._finished(name, build_id, state))
-                if state != "succeeded":
-                    self._skip_dependents(name, active)
+                # what needs a failed package is cancelled before anything else reaches Copr
+                skipped = self._cancel_dependents(name, active) if state != "succeeded" else []
+                for outcome in (self._finished(name, build_id, state), *skipped):
+                    self._finish(outcome)
             if active:
                 time.sleep(self.backend.options.poll_seconds)
 
@@ -424,18 +425,21 @@ class GraphRun:
         self._log(name, f"downloaded {', '.join(path.name for path in rpms)}")
         return rpms
 
-    def _skip_dependents(self, failed: str, active: dict[str, int]) -> None:
-        doomed = sorted(self.graph.dependents(failed) & set(active))
+    def _cancel_dependents(self, failed: str, active: dict[str, int]) -> list[PackageOutcome]:
+        doomed = [name for name in reversed(active) if name in self.graph.dependents(failed)]
         refused = self.backend.cancel([active[name] for name in doomed])
+        skipped = []
         for name in doomed:
             build_id = active.pop(name)
             state = "not cancelled" if build_id in refused else "canceled"
             self._remember(name, build_id, state)
-            self._finish(PackageOutcome(name, SKIPPED, reason=f"needs {failed}; Copr build "
-                                        f"{build_id} {state}"))
+            skipped.append(PackageOutcome(name, SKIPPED, reason=f"needs {failed}; Copr build "
+                                          f"{build_id} {state}"))
+        return skipped
 
     def _cancel_unfinished(self, submitted: dict[str, int]) -> None:
-        unfinished = {name: build_id for name, build_id in submitted.items()
+        # the last waves first: a cancelled batch must not let the one it blocks start
+        unfinished = {name: build_id for name, build_id in reversed(submitted.items())
                       if name not in self.outcomes}
         if not unfinished:
             return
