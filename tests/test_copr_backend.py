@@ -84,6 +84,8 @@ def test_waves_are_copr_batches_and_the_rpms_are_published(copr, chain, workdirs
     assert builds["chain-b"]["url"] == f"{copr.url}/coprs/build/{b.id}/"
     assert f"copr: chain-b: build {b.id} submitted" in result.stderr
     assert f"copr: chain-a: build {a.id} succeeded" in result.stderr
+    assert (f"copr: chain-b: build {b.id} running, log: {copr.result_url(b)}builder-live.log"
+            in result.stderr)
     # downloaded and published by the usual publish stage
     current = tmp_path / "dist" / "repos" / "el9" / "current"
     assert repoquery(current) == ["chain-a-1.0-1.el9", "chain-b-2.0-1.el9", "chain-meta-3.0-1.el9"]
@@ -217,6 +219,30 @@ def test_bad_credentials_and_configuration_are_one_line(copr, chain, workdirs, t
     result = run_buildtool("build", "-m", str(chain), "--backend", "copr", *workdirs)
     assert result.status == 2 and "--backend copr needs --copr-project" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@integration
+def test_one_package_through_the_backend_interface(copr, tmp_path):
+    """Backend.build: one SRPM, one Copr build, its RPMs in the request's result directory."""
+    from coprserver import Project
+
+    from buildtool.backends import BuildRequest
+    spec = tmp_path / "single.spec"
+    spec.write_text("Name: single\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n"
+                    "BuildArch: noarch\n%description\nd\n%files\n")
+    top = tmp_path / "top"
+    subprocess.run(["rpmbuild", "-bs", "--define", f"_topdir {top}", str(spec)], check=True,
+                   capture_output=True)
+    (srpm,) = (top / "SRPMS").glob("*.src.rpm")
+    copr.projects[("tester", "fuel")] = Project("tester", "fuel", [CHROOT])
+    backend = CoprBackend(CoprOptions(PROJECT, copr.config_path, poll_seconds=0.01))
+    backend.check_available()
+    target = load_target(ROOT, "el9")
+    log = tmp_path / "single.log"
+    result = backend.build(BuildRequest("single", srpm, spec, tmp_path, target,
+                                        tmp_path / "out", log, 1700000000, None))
+    assert result.ok and [p.name for p in result.rpms] == ["single-1-1.noarch.rpm"]
+    assert result.rpms[0].is_file() and "succeeded" in log.read_text()
 
 
 # --- units: no server needed ---

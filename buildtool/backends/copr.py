@@ -378,8 +378,12 @@ class GraphRun:
                 state = self.backend.state(build_id)
                 if state != self.builds[name]["state"]:
                     self._remember(name, build_id, state)
-                    self._log(name, f"Copr build {build_id}: {state}")
-                    self.backend.say(f"copr: {name}: build {build_id} {state}")
+                    where = ""
+                    if state == "running":  # Copr streams the log while the build runs
+                        live = self.backend.result_url(build_id, self.chroot)
+                        where = f", log: {live}builder-live.log" if live else ""
+                    self._log(name, f"Copr build {build_id}: {state}{where}")
+                    self.backend.say(f"copr: {name}: build {build_id} {state}{where}")
                 if state not in FINAL_STATES:
                     continue
                 del active[name]
