@@ -281,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._body()
             if method in ("POST", "PUT") and not self._authorized():
                 return self._json(401, {"error": "Login invalid/expired. Please visit "
-                                                 f"{state.url}/api to get or renew your API token."})
+                                        f"{state.url}/api to get or renew your API token."})
             return self._json(*self._route(method, route, query, body))
 
     def _route(self, method: str, route: str, query: dict, body: dict) -> tuple[int, dict]:

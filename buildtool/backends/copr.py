@@ -71,7 +71,8 @@ def waves(graph: Graph, names: list[str]) -> list[list[str]]:
         if name in chosen:
             level[name] = 1 + max((level[dep] for dep in graph.deps[name] if dep in chosen),
                                   default=-1)
-    return [sorted(n for n in level if level[n] == i) for i in range(max(level.values(), default=-1) + 1)]
+    count = max(level.values(), default=-1) + 1
+    return [sorted(name for name in level if level[name] == i) for i in range(count)]
 
 
 def wave_options(chroot: str, previous_wave: int | None, first_in_wave: int | None) -> dict:
@@ -191,7 +192,8 @@ class CoprBackend(Backend):
         import requests
         base = self.result_url(build_id, chroot).rstrip("/") + "/"
         with copr_errors(f"listing the RPMs of build {build_id}"):
-            packages = self.client.build_chroot_proxy.get_built_packages(build_id, chroot)["packages"]
+            built = self.client.build_chroot_proxy.get_built_packages(build_id, chroot)
+        packages = built["packages"]
         names = sorted(f"{p['name']}-{p['version']}-{p['release']}.{p['arch']}.rpm"
                        for p in packages if p["arch"] != "src")
         if not names:
@@ -200,15 +202,21 @@ class CoprBackend(Backend):
         dest.mkdir(parents=True, exist_ok=True)
         rpms = []
         for name in names:
+            if "/" in name or name.startswith("."):  # names come from the farm: stay in dest
+                raise StageFailed(f"Copr build {build_id} lists a strange file name: {name!r}")
+            path = dest / name
             try:
-                response = requests.get(base + name, timeout=300)
-                response.raise_for_status()
+                with requests.get(base + name, stream=True, timeout=300) as response:
+                    response.raise_for_status()
+                    with path.open("wb") as out:
+                        for chunk in response.iter_content(1 << 20):
+                            out.write(chunk)
             except requests.RequestException as error:
                 raise StageFailed(f"downloading {base + name}: {error}") from None
-            if not response.content.startswith(RPM_MAGIC):
-                raise StageFailed(f"{base + name} is not an RPM")
-            (dest / name).write_bytes(response.content)
-            rpms.append(dest / name)
+            with path.open("rb") as downloaded:
+                if downloaded.read(4) != RPM_MAGIC:
+                    raise StageFailed(f"{base + name} is not an RPM")
+            rpms.append(path)
         return rpms
 
     def remote_log(self, build_id: int, chroot: str) -> tuple[str, str]:
@@ -306,10 +314,7 @@ class GraphRun:
         try:
             self._submit(srpms, submitted)
             self._wait(submitted)
-        except KeyboardInterrupt:
-            self._cancel_unfinished(submitted)
-            raise
-        except StageFailed:
+        except (KeyboardInterrupt, StageFailed):
             self._cancel_unfinished(submitted)
             raise
         return {name: self.outcomes[name] for name in self.graph.order()}
@@ -333,8 +338,8 @@ class GraphRun:
         """The recorded Copr build of this very key, if the project still has it."""
         record = read_record(self.layout, name)
         farm = record.get("copr") or {}
-        if (record.get("key") != self.keys[name] or farm.get("project") != self.backend.options.project
-                or farm.get("chroot") != self.chroot):
+        wanted = (self.keys[name], self.backend.options.project, self.chroot)
+        if (record.get("key"), farm.get("project"), farm.get("chroot")) != wanted:
             return None
         build_id = int(farm["build_id"])
         rpms = [self.layout.rpms(name) / rpm for rpm in record.get("rpms", [])]
