@@ -9,7 +9,7 @@ does (RPMs and builder-live.log.gz).
 Builds follow Copr's batch rules: `with_build_id` joins that build's batch, `after_build_id`
 starts a new batch blocked by that build's batch, and a batch starts only when the one blocking
 it has ended. A build "runs" for a few API requests and then really rebuilds the uploaded SRPM
-with rpmbuild --rebuild (target macros given by the test), so the downloaded RPMs are real. The
+with rpmbuild --rebuild (per chroot macros given by the test), so the downloaded RPMs are real. The
 farm's clock ticks once per build status request (GET build/ID), so runs are repeatable. As
 in a Copr buildroot, a BuildRequires on a package of the same project is only satisfied by an
 earlier succeeded build of it: a build submitted too early fails like mock does.
@@ -62,10 +62,11 @@ class Project:
 
 
 class CoprServer:
-    def __init__(self, workdir: Path, rpm_args: list[str], login: str = "buildtool-test",
-                 token: str = "secret-token", owner: str = "tester", run_ticks: int = 2):
+    def __init__(self, workdir: Path, rpm_args: dict[str, list[str]],
+                 login: str = "buildtool-test", token: str = "secret-token",
+                 owner: str = "tester", run_ticks: int = 2):
         self.workdir = workdir
-        self.rpm_args = rpm_args
+        self.rpm_args = rpm_args  # chroot -> rpmbuild arguments standing in for its macros
         self.credentials = (login, token)
         self.owner = owner
         self.run_ticks = run_ticks
@@ -163,7 +164,7 @@ class CoprServer:
         with tempfile.TemporaryDirectory(prefix="coprserver-") as tmp:
             process = subprocess.run(
                 ["rpmbuild", "--rebuild", "--nodeps", "--define", f"_topdir {tmp}",
-                 *self.rpm_args, str(build.srpm)], capture_output=True, text=True,
+                 *self.rpm_args[build.chroot], str(build.srpm)], capture_output=True, text=True,
                 env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "LC_ALL": "C.UTF-8"})
             rpms = list(Path(tmp, "RPMS").rglob("*.rpm"))
             for rpm in rpms:

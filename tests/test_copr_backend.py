@@ -29,7 +29,8 @@ CHROOT = "epel-9-x86_64"
 def copr(tmp_path, monkeypatch):
     require_tools("rpmbuild", "rpm", "createrepo_c")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    server = CoprServer(tmp_path / "copr", load_target(ROOT, "el9").rpm_args())
+    targets = [load_target(ROOT, name) for name in available_targets(ROOT)]
+    server = CoprServer(tmp_path / "copr", {t.copr.chroot: t.rpm_args() for t in targets})
     server.start()
     server.config_path = server.config_file(tmp_path / "copr.conf")
     yield server
@@ -90,6 +91,22 @@ def test_waves_are_copr_batches_and_the_rpms_are_published(copr, chain, workdirs
     current = tmp_path / "dist" / "repos" / "el9" / "current"
     assert repoquery(current) == ["chain-a-1.0-1.el9", "chain-b-2.0-1.el9", "chain-meta-3.0-1.el9"]
     assert summary["targets"]["el9"]["publish"]["changed"] is True
+
+
+@integration
+def test_several_targets_build_in_their_chroots_of_one_project(copr, chain, workdirs, tmp_path):
+    result, summary = run_copr(copr, chain, workdirs, "--create-project", "-t", "el9",
+                               "-t", "fedora-45")
+    assert result.status == 0, result.stderr
+    assert copr.projects[("tester", "fuel")].chroots == [CHROOT, "fedora-45-x86_64"]
+    assert sorted((b.package, b.chroot) for b in copr.builds.values()) == [
+        (name, chroot) for name in ("chain-a", "chain-b", "chain-meta")
+        for chroot in (CHROOT, "fedora-45-x86_64")]
+    fedora = summary["targets"]["fedora-45"]["copr"]
+    assert fedora["chroot"] == "fedora-45-x86_64" and fedora["repo_file"].endswith(
+        "/coprs/tester/fuel/repo/fedora-45/tester-fuel-fedora-45.repo")
+    assert repoquery(tmp_path / "dist" / "repos" / "fedora-45" / "current") == [
+        "chain-a-1.0-1.fc45", "chain-b-2.0-1.fc45", "chain-meta-3.0-1.fc45"]
 
 
 @integration
