@@ -163,6 +163,18 @@ def test_a_failure_names_the_package_and_its_log_and_cancels_dependents(copr, ch
 
 
 @integration
+def test_a_dependent_the_farm_started_anyway_is_reported_as_skipped(copr, chain, workdirs):
+    copr.fail = {"chain-a"}  # chain-a and chain-meta end together: Copr starts chain-b's batch
+    result, summary = run_copr(copr, chain, workdirs, "--create-project")
+    assert result.status == 1
+    b = the_build(copr, "chain-b")
+    assert b.state == "failed"  # on the farm: "No matching package to install: 'chain-a'"
+    outcome = summary["targets"]["el9"]["packages"]["chain-b"]
+    assert outcome["status"] == "skipped"
+    assert outcome["reason"].startswith(f"needs chain-a; Copr build {b.id} failed, log: ")
+
+
+@integration
 def test_ctrl_c_cancels_the_submitted_builds(copr, chain, workdirs, tmp_path):
     copr.hold = {"chain-a", "chain-meta"}  # they keep running until cancelled
     process = subprocess.Popen([sys.executable, "-m", "buildtool",

@@ -394,8 +394,13 @@ class GraphRun:
                 del active[name]
                 # what needs a failed package is cancelled before anything else reaches Copr
                 skipped = self._cancel_dependents(name, active) if state != "succeeded" else []
-                for outcome in (self._finished(name, build_id, state), *skipped):
-                    self._finish(outcome)
+                outcome = self._finished(name, build_id, state)
+                if outcome.status == FAILED and (broken := self._failed_needs(name, active)):
+                    # Copr started the next batch anyway: the failure is the dependency's
+                    outcome = PackageOutcome(name, SKIPPED, outcome.seconds, [], outcome.log,
+                                             f"needs {', '.join(broken)}; {outcome.reason}")
+                for done in (outcome, *skipped):
+                    self._finish(done)
             if active:
                 time.sleep(self.backend.options.poll_seconds)
 
@@ -433,6 +438,13 @@ class GraphRun:
         write_record(self.layout, name, self.keys[name], rpms, self._farm(build_id))
         self._log(name, f"downloaded {', '.join(path.name for path in rpms)}")
         return rpms
+
+    def _failed_needs(self, name: str, active: dict[str, int]) -> list[str]:
+        """Dependencies of `name` that failed, seen already or ended on Copr since last asked."""
+        return sorted(dep for dep in self.graph.deps[name]
+                      if dep in self.outcomes and self.outcomes[dep].status in (FAILED, SKIPPED)
+                      or dep in active and self.backend.state(active[dep]) in
+                      FINAL_STATES - {"succeeded"})
 
     def _cancel_dependents(self, failed: str, active: dict[str, int]) -> list[PackageOutcome]:
         doomed = [name for name in reversed(active) if name in self.graph.dependents(failed)]
