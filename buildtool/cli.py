@@ -57,8 +57,9 @@ def parser() -> argparse.ArgumentParser:
                         help="only this package and its internal dependencies (repeatable)")
     common.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2,
                         help="parallel builds (default: number of cores)")
-    common.add_argument("--backend", choices=["auto", "mock", "rpmbuild", "copr"], default="auto",
-                        help="auto = mock where installed, else host rpmbuild; copr = a Copr farm")
+    common.add_argument("--backend", choices=["auto", "mock", "rpmbuild", "copr", "koji"],
+                        default="auto", help="auto = mock where installed, else host rpmbuild; "
+                        "copr, koji = a build farm (see README: Build farms)")
     common.add_argument("--build-dir", type=Path, default=pipeline.Settings().build_dir,
                         help="work directory (default: build/)")
     common.add_argument("--dist-dir", type=Path, default=pipeline.Settings().dist_dir,

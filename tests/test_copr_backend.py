@@ -39,7 +39,7 @@ def copr(tmp_path, monkeypatch):
 
 def copr_args(copr: CoprServer, chain: Path, workdirs: list[str], *extra: str) -> list[str]:
     return ["repo", "-m", str(chain), "--backend", "copr", "--copr-project", PROJECT,
-            "--copr-config", str(copr.config_path), "--copr-poll", "0.02", "--json",
+            "--copr-config", str(copr.config_path), "--poll", "0.02", "--json",
             *workdirs, *extra]
 
 

@@ -520,11 +520,12 @@ def read_record(layout: BuildLayout, name: str) -> dict:
         return {}
 
 
-def write_record(layout: BuildLayout, name: str, key: str, rpms: list[Path], farm: dict) -> None:
-    """build.py's state file (key, RPMs: `buildtool publish` reads it) plus the Copr build."""
+def write_record(layout: BuildLayout, name: str, key: str, rpms: list[Path], farm: dict,
+                 section: str = "copr") -> None:
+    """build.py's state file (key, RPMs: `buildtool publish` reads it) plus the farm's build."""
     path = layout.state(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"key": key, "rpms": [p.name for p in rpms],
-                               "built_at": int(time.time()), "copr": farm}, indent=1))
+                               "built_at": int(time.time()), section: farm}, indent=1))
     os.replace(tmp, path)
