@@ -119,6 +119,8 @@ class KojiBackend(Backend):
             self.session.getTaskResult(task_id)
         except koji.GenericError as error:
             return str(error)
+        except OSError:  # the hub is unreachable: the task page still says why
+            return ""
         return ""
 
     def cancel(self, task_ids: list[int]) -> list[int]:
