@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import __version__, keyhome, pipeline, signing
 from . import publish as publish_stage
-from .backends import select_backend
+from .backends import add_farm_arguments, farm_options, select_backend
 from .build import FAILED, SKIPPED
 from .errors import EXIT_FAILED, UserError
 from .render import check_spec
@@ -59,8 +59,9 @@ def parser() -> argparse.ArgumentParser:
                         help="only this package and its internal dependencies (repeatable)")
     common.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2,
                         help="parallel builds (default: number of cores)")
-    common.add_argument("--backend", choices=["auto", "mock", "rpmbuild"], default="auto",
-                        help="auto = mock where installed, else host rpmbuild")
+    common.add_argument("--backend", choices=["auto", "mock", "rpmbuild", "copr", "koji"],
+                        default="auto", help="auto = mock where installed, else host rpmbuild; "
+                        "copr, koji = a build farm (see README: Build farms)")
     common.add_argument("--build-dir", type=Path, default=pipeline.Settings().build_dir,
                         help="work directory (default: build/)")
     common.add_argument("--dist-dir", type=Path, default=pipeline.Settings().dist_dir,
@@ -84,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
                         metavar="DIR", help="directory holding repo-config/ (targets, macros, "
                         "distribution data, .repo templates; default: this repository's)")
     common.add_argument("--json", action="store_true", help="print a machine summary on stdout")
+    add_farm_arguments(common)
     common.add_argument("-v", "--verbose", action="store_true", help="say more")
 
     top = argparse.ArgumentParser(prog="buildtool", description=DESCRIPTION, epilog=EPILOG,
@@ -252,7 +254,7 @@ def cmd_publish(args, settings, reporter) -> int:
 def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     manifest, targets = pipeline.load(settings)
     full_graph = pipeline.plan_graph(manifest, settings)
-    backend = select_backend(settings.backend, warn=reporter.warn)
+    backend = select_backend(settings.backend, warn=reporter.warn, farm=farm_options(args))
     summary, status = {}, 0
     for target in targets:
         timer = Timer()
@@ -273,7 +275,11 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
         target_summary = {"backend": backend.name, "seconds": round(timer.seconds, 3),
                           "packages": {name: outcome_json(o) for name, o in outcomes.items()},
                           "not_on_target": not_built}
-        if publish:
+        if hasattr(backend, "run_summary"):  # a build farm: build ids, states, log URLs
+            target_summary[backend.name] = backend.run_summary(target)
+        if publish and (remote := getattr(backend, "remote_repository", lambda _: None)(target)):
+            reporter.info(f"{target.name}: not published here, Copr serves the packages: {remote}")
+        elif publish:
             gated = pipeline.installable_set(manifest, target, settings, outcomes)
             for name, why in gated.held_back.items():
                 reporter.warn(f"{target.name}: held back {name}: {why}")
