@@ -207,11 +207,21 @@ def build_requires(package: Package, target: TargetProfile) -> list[str]:
     return list(dict.fromkeys(needs))
 
 
+def in_manifest_repository(manifest: Manifest, package: Package) -> bool:
+    """Whether the package's source is the manifest's own (generated, or a directory of its
+    repository) rather than an upstream's (a download, or a checkout given with --source)."""
+    source = package.source
+    if source is None:
+        return False
+    if source.generated is not None:
+        return True
+    root = manifest.root.resolve()
+    return source.path is not None and (root / source.path).resolve().is_relative_to(root)
+
+
 def ships_project_license(manifest: Manifest, package: Package) -> bool:
     """Fuel's own packages (sources in this repository or generated) carry its licence text."""
-    source = package.source
-    return bool(source and (source.path is not None or source.generated is not None)
-                and (manifest.root / "LICENSE").is_file())
+    return in_manifest_repository(manifest, package) and (manifest.root / "LICENSE").is_file()
 
 
 def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Path) -> list[str]:
@@ -258,7 +268,7 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
     context = _SpecContext(package, target)
     if package.source:
         context.sources.append(_source0(package, target))
-        context.source_note = _source_note(package)
+        context.source_note = _source_note(package, in_manifest_repository(manifest, package))
     patches = {posixpath.basename(p) for p in package.patches}  # already PatchN: lines
     numbered = {name: SourceFile(i + 1, name)
                 for i, name in enumerate(n for n in generated if n not in patches)}
@@ -306,14 +316,17 @@ def _source0(package: Package, target: TargetProfile) -> SourceFile:
     return SourceFile(0, filename)
 
 
-def _source_note(package: Package) -> str | None:
+def _source_note(package: Package, own: bool) -> str | None:
+    """How buildtool made Source0 when no upstream URL gives it (Fedora asks for the recipe)."""
     source = package.source
     if source.git:
         return f"Source0 is `git archive` of {source.git} at {source.ref} (made by buildtool)"
-    if source.path is not None:
-        return f"Source0 is {source.path}/ of the manifest's repository (made by buildtool)"
     if source.generated is not None:
         return f"Source0 holds files buildtool generates per target ({source.generated})"
+    if source.path is not None and own:
+        return f"Source0 is {source.path}/ of the manifest's repository (tarball made by buildtool)"
+    if source.path is not None:
+        return "Source0 is a local checkout given with --source (tarball made by buildtool)"
     return None
 
 
