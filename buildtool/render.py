@@ -114,6 +114,7 @@ class _SpecContext:
     files: list[str] = field(default_factory=list)
     sysusers_source: str | None = None  # %{SOURCEn} of the sysusers.d file, when there are users
     license_source: str | None = None  # %{SOURCEn} of the project's licence text, when shipped
+    docs: list[str] = field(default_factory=list)  # README files of the source tree, for %doc
     source_note: str | None = None  # how Source0 was made, when it is no upstream download
 
 
@@ -158,6 +159,7 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
             pkg=package, target=target, sources=context.sources, installs=context.installs,
             files=context.files, sysusers_source=context.sysusers_source,
             license_source=context.license_source, source_note=context.source_note,
+            docs=context.docs,
             patches=[posixpath.basename(p) for p in package.patches],
             build_requires=_map_deps(build_requires(package, target), target, internal, package.name),
             requires=_requires(manifest, package, target, internal, not_on_target),
@@ -269,6 +271,7 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
     if package.source:
         context.sources.append(_source0(package, target))
         context.source_note = _source_note(package, in_manifest_repository(manifest, package))
+        context.docs = _readme_files(manifest, package)
     patches = {posixpath.basename(p) for p in package.patches}  # already PatchN: lines
     numbered = {name: SourceFile(i + 1, name)
                 for i, name in enumerate(n for n in generated if n not in patches)}
@@ -314,6 +317,15 @@ def _source0(package: Package, target: TargetProfile) -> SourceFile:
         url = source.url if posixpath.basename(source.url) == filename else f"{source.url}#/{filename}"
         return SourceFile(0, filename, url)
     return SourceFile(0, filename)
+
+
+def _readme_files(manifest: Manifest, package: Package) -> list[str]:
+    """The README files at the top of an in-repository source tree (upstream sdists are opened
+    only at build time, so theirs are not known here)."""
+    if not in_manifest_repository(manifest, package) or package.source.path is None:
+        return []
+    tree = manifest.root / package.source.path
+    return sorted(p.name for p in tree.glob("README*") if p.is_file())
 
 
 def _source_note(package: Package, own: bool) -> str | None:

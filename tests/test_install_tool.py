@@ -33,9 +33,12 @@ def copy_project(dest: Path) -> Path:
 
 
 def build_wheel(project: Path, out: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--quiet", "--wheel-dir", str(out), str(project)],
-                   check=True, capture_output=True, text=True)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", "--no-index", "--verbose", "--wheel-dir",
+                            str(out), str(project)], check=True, capture_output=True, text=True)
+    warnings = [line for line in (built.stdout + built.stderr).splitlines()
+                if "Warning" in line and "Location" not in line]
+    assert warnings == [], "\n".join(warnings)  # no licence-metadata or packaging warnings
     return next(out.glob("buildtool-*.whl"))
 
 

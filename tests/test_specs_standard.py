@@ -47,6 +47,12 @@ def test_fuels_own_packages_ship_the_licence_text(tmp_path):
         (ROOT / "LICENSE").read_bytes()
 
 
+def test_readme_of_an_in_repository_tree_is_documentation(tmp_path):
+    rendered = render(ROOT / "fuel.yaml", tmp_path / "build", "el9")
+    assert "\n%doc README.md\n" in rendered["fuel-puppet"].spec.read_text()  # puppet/README.md
+    assert "%doc" not in rendered["fuel-setup"].spec.read_text()  # packages/fuel-setup has none
+
+
 def test_python_packages_use_the_pyproject_macros_and_a_full_source_url(tmp_path):
     spec = render(ROOT / "fuel.yaml", tmp_path / "build", "fedora-45")["python3-packetary"].spec
     text = spec.read_text()
