@@ -279,7 +279,7 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
 
     def add(name: str, dest: str, mode: str, prefix: str = "") -> None:
         context.installs.append((Raw(f"%{{SOURCE{numbered[name].number}}}"), dest, mode))
-        context.files.append(Raw(prefix + spec_path(dest)) if prefix else spec_path(dest))
+        context.files.append(Raw(prefix + spec_escape(spec_path(dest))) if prefix else spec_path(dest))
 
     if "LICENSE" in numbered:
         context.license_source = Raw(f"%{{SOURCE{numbered['LICENSE'].number}}}")
