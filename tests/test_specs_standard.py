@@ -120,10 +120,12 @@ def test_byte_compilation_runs_only_with_the_targets_python(tmp_path):
 @pytest.mark.integration
 @pytest.mark.parametrize("target", ["el9", "leap-16"])
 def test_built_packages_pass_the_distributions_rpmlint(tmp_path, target, monkeypatch):
-    require_tools("rpmbuild", "createrepo_c", "rpmlint", "checkbashisms")
+    require_tools("rpmbuild", "createrepo_c", "rpmlint", "checkbashisms", "rpm2cpio", "cpio")
     project = tmp_path / "chain"
     shutil.copytree(FIXTURES / "chain", project)
     shutil.copy(ROOT / "LICENSE", project / "LICENSE")  # the project's own licence text
+    script = project / "src/chain-a/chain-a-hello"
+    script.write_text(script.read_text().replace("#!/bin/sh", "#!/usr/bin/env sh", 1))
     monkeypatch.setenv("BUILDTOOL_CACHE", str(tmp_path / "cache"))
     result = run_buildtool("repo", "-m", str(project / "manifest.yaml"), "--target", target,
                            "--build-dir", str(tmp_path / "build"),
@@ -134,6 +136,9 @@ def test_built_packages_pass_the_distributions_rpmlint(tmp_path, target, monkeyp
     files = subprocess.run(["rpm", "-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]",
                             str(chain_a)], capture_output=True, text=True).stdout
     assert any(line.startswith("l ") and line.endswith("/LICENSE") for line in files.splitlines())
+    payload = subprocess.run(f"rpm2cpio {chain_a} | cpio -i --quiet --to-stdout "
+                             "./usr/bin/chain-a-hello", shell=True, capture_output=True).stdout
+    assert payload.startswith(b"#!/usr/bin/sh\n")  # no env shebang (rpmlint's E on openSUSE)
     config = assemble_config(distribution_config(ROOT, load_target(ROOT, target)),
                              rpmlint_dir(ROOT) / "fuel.toml", tmp_path / "rpmlint")
     found = lint(rpms, config)
