@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import build as build_stage
-from . import gate, repofiles
+from . import gate, locations, repofiles
 from . import publish as publish_stage
 from . import releases as release_stage
 from . import render as render_stage
@@ -24,20 +24,21 @@ from .signing import Signer, SigningConfig
 from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
 from .targets import TargetProfile, available_targets, load_target
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = locations.data_root()  # holds specs/ and repo-config/
+WORK_ROOT = locations.work_root()  # the checkout, or the current directory of an installed tool
 
 
 @dataclass
 class Settings:
-    manifest: Path = PROJECT_ROOT / "fuel.yaml"
+    manifest: Path = WORK_ROOT / "fuel.yaml"
     targets: list[str] = field(default_factory=lambda: ["el9"])
     profiles: list[str] = field(default_factory=list)
     source_overrides: dict[str, str] = field(default_factory=dict)
     only: list[str] = field(default_factory=list)
     jobs: int = os.cpu_count() or 2
     backend: str = "auto"
-    build_dir: Path = PROJECT_ROOT / "build"
-    dist_dir: Path = PROJECT_ROOT / "dist"
+    build_dir: Path = WORK_ROOT / "build"
+    dist_dir: Path = WORK_ROOT / "dist"
     cache_dir: Path = field(default_factory=default_cache_dir)
     keep: int = 5
     keep_versions: int = 2  # versions of each package a snapshot carries, newest included

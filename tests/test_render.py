@@ -122,7 +122,9 @@ def test_dependencies_are_mapped_per_target(tmp_path):
     manifest = FIXTURES / "chain" / "manifest.yaml"
     el9 = render_for(manifest, tmp_path / "a", "el9")["chain-b"].spec.read_text()
     suse = render_for(manifest, tmp_path / "b", "leap-16")["chain-b"].spec.read_text()
-    assert "Requires(pre):  shadow-utils" in el9
+    # EL/Fedora's convention: systemd-rpm-macros' %sysusers_create_compat runs the sysusers.d file
+    assert "%{?sysusers_requires_compat}\n" in el9
+    assert "%pre\n" in el9 and "%sysusers_create_compat %{SOURCE" in el9
     # openSUSE's convention: sysuser-tools makes the %pre script from the sysusers.d file
     assert "BuildRequires:  sysuser-tools\n%sysusers_requires\n" in suse
     assert "%sysusers_generate_pre %{SOURCE2} chain-b chain-b.conf" in suse
