@@ -174,7 +174,7 @@ class Package:
 @dataclass(frozen=True)
 class Defaults:
     release: str = "1"
-    license: str = "ASL 2.0"
+    license: str = "Apache-2.0"  # SPDX
     url: str = ""
     packager: str = "Fuel Packagers <fuel@localhost>"
     source_date_epoch: Epoch = 1700000000

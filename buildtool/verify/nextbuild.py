@@ -9,6 +9,7 @@ and dist directories (build/verify-next/), so an unchanged manifest is a cache h
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 from .. import pipeline
@@ -41,6 +42,8 @@ def build_next_repo(settings: pipeline.Settings, target: TargetProfile, work: Pa
     """Build and publish the next release of the manifest for `target`; return its repository."""
     manifest, _ = pipeline.load(settings)
     manifest = next_release(manifest)
+    if (work / "dist").exists():  # a throwaway repository: nothing of an earlier run may linger
+        shutil.rmtree(work / "dist")
     local = dataclasses.replace(settings, build_dir=work / "build", dist_dir=work / "dist",
                                 only=[], targets=[target.name])
     graph, _ = pipeline.target_graph(pipeline.plan_graph(manifest, local), target)
