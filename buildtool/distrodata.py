@@ -31,7 +31,7 @@ COLUMNS = ("name", "evr", "provides", "repository", "status", "evidence")
 _CAPABILITY_RE = re.compile(r"[A-Za-z0-9_/][^\s()]*(?:\([^()\s]*\))?")
 _RICH_WORDS = {"and", "or", "if", "else", "with", "without", "unless"}
 # What rpm itself makes packages require (scriptlets, shebangs, Python's ABI): always looked up.
-BASE_CAPABILITIES = ("/bin/sh", "/usr/bin/python3", "python(abi)")
+BASE_CAPABILITIES = ("/bin/sh", "/usr/bin/sh", "/usr/bin/python3", "python(abi)")
 _PYTHON_DIST_RE = re.compile(r"^python(?P<abi>\d(?:\.\d+)?)dist\((?P<dist>[^)]+)\)$")
 
 

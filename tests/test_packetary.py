@@ -205,7 +205,8 @@ def test_payload_has_no_bintrees_import(payload):
     imports = re.compile(r"^\s*(import|from) bintrees\b", re.MULTILINE)
     assert not [p for p in sitelib.rglob("*.py") if imports.search(p.read_text())]
     assert "SortedVersions" in (sitelib / "packetary/objects/index.py").read_text()
-    assert "bintrees" not in (sitelib / "packetary-0.1.0.egg-info/requires.txt").read_text()
+    metadata = (sitelib / "packetary-0.1.0.dist-info/METADATA").read_text()  # pyproject install
+    assert "Requires-Dist: jsonschema" in metadata and "bintrees" not in metadata
 
 
 def test_patched_index_answers_like_bintrees_fastrbtree(payload, runtime, bintrees, tmp_path):

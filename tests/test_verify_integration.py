@@ -223,14 +223,27 @@ def test_erase_that_deletes_state_data_is_reported_with_the_package(tmp_path):
 
 
 def test_a_nonexistent_name_in_a_target_map_fails_verify(tmp_path):
-    """The closure check can fail: map the chain's `bash` to a name no el9 repository has."""
+    """The closure check can fail: map the chain's `bash` to a name no el9 repository has.
+    Publishing already holds chain-b back; verify of the build outputs says why."""
     config = tmp_path / "config"
     shutil.copytree(ROOT / "repo-config", config / "repo-config")
     el9 = config / "repo-config" / "targets" / "el9.yaml"
     el9.write_text(el9.read_text().replace("  bash: bash\n", "  bash: bash-from-nowhere\n"))
-    manifest, build, dist = chain_repo(tmp_path, config=config)
-    status, summary, stderr = verify_json("--manifest", str(manifest), "--build-dir", str(build),
-                                          "--dist-dir", str(dist), "--config-dir", str(config))
+    chain = tmp_path / "chain"
+    shutil.copytree(FIXTURES / "chain", chain)
+    build = tmp_path / "build"
+    published = buildtool("repo", "--manifest", str(chain / "manifest.yaml"), "--build-dir",
+                          str(build), "--dist-dir", str(tmp_path / "dist"), "--config-dir",
+                          str(config))
+    assert published.returncode == 1
+    assert "held back chain-b: nothing provides 'bash-from-nowhere' on el9" in published.stderr
+    outputs = tmp_path / "outputs"
+    (outputs / "Packages").mkdir(parents=True)
+    for rpm in (build / "el9" / "rpms").glob("*/*.rpm"):
+        shutil.copy(rpm, outputs / "Packages")
+    subprocess.run(["createrepo_c", "--quiet", str(outputs)], check=True)
+    status, summary, stderr = verify_json("--repo", str(outputs), "--no-upgrade", "--build-dir",
+                                          str(tmp_path / "verify"), "--config-dir", str(config))
     assert status == 1
     assert {"check": "closure", "package": "chain-b", "requirement": "bash-from-nowhere",
             "message": "nothing provides 'bash-from-nowhere' on el9 (not in its distribution "
