@@ -15,6 +15,7 @@ from .build import FAILED, SKIPPED
 from .errors import EXIT_FAILED, UserError
 from .render import check_spec
 from .report import Reporter, Timer, outcome_json, write_json
+from .sandbox import create as make_sandbox
 from .sources import default_cache_dir
 from .targets import load_target
 from .verify import command as verify_command
@@ -59,6 +60,9 @@ def parser() -> argparse.ArgumentParser:
                         help="parallel builds (default: number of cores)")
     common.add_argument("--backend", choices=["auto", "mock", "rpmbuild"], default="auto",
                         help="auto = mock where installed, else host rpmbuild")
+    common.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                        help="run package code (setup.py, %%prep, %%build, %%install) unconfined "
+                             "on this host instead of in the bubblewrap sandbox (warns)")
     common.add_argument("--build-dir", type=Path, default=pipeline.Settings().build_dir,
                         help="work directory (default: build/)")
     common.add_argument("--dist-dir", type=Path, default=pipeline.Settings().dist_dir,
@@ -119,6 +123,7 @@ def settings_from(args: argparse.Namespace) -> pipeline.Settings:
     return pipeline.Settings(
         manifest=args.manifest, targets=args.targets or ["el9"], profiles=args.profiles,
         source_overrides=overrides, only=args.only, jobs=args.jobs, backend=args.backend,
+        sandbox=args.sandbox,
         build_dir=args.build_dir.resolve(), dist_dir=args.dist_dir.resolve(),
         cache_dir=default_cache_dir(),
         keep=args.keep, keep_versions=args.keep_versions, wait_for_lock=not args.no_wait,
@@ -220,12 +225,13 @@ def cmd_publish(args, settings, reporter) -> int:
 def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     manifest, targets = pipeline.load(settings)
     graph = pipeline.plan_graph(manifest, settings)
-    backend = select_backend(settings.backend, warn=reporter.warn)
+    sandbox = make_sandbox(settings.sandbox, reporter.warn)
+    backend = select_backend(settings.backend, warn=reporter.warn, sandbox=sandbox)
     summary, status = {}, 0
     for target in targets:
         timer = Timer()
         rendered = pipeline.render(manifest, target, settings, graph)
-        fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer)
+        fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer, sandbox)
         reporter.start_build(len(rendered), target.name)
         outcomes = pipeline.build(manifest, target, settings, graph, rendered, fetched, backend,
                                   reporter.event)

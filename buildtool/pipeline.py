@@ -18,6 +18,7 @@ from .backends import Backend
 from .errors import UserError
 from .graph import Graph, plan
 from .manifest import Manifest, load_manifest
+from .sandbox import Sandbox
 from .signing import Signer, SigningConfig
 from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
 from .targets import TargetProfile, available_targets, load_target
@@ -34,6 +35,7 @@ class Settings:
     only: list[str] = field(default_factory=list)
     jobs: int = os.cpu_count() or 2
     backend: str = "auto"
+    sandbox: bool = True  # False only with --no-sandbox: package code runs unconfined
     build_dir: Path = PROJECT_ROOT / "build"
     dist_dir: Path = PROJECT_ROOT / "dist"
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -71,7 +73,8 @@ def render(manifest: Manifest, target: TargetProfile, settings: Settings,
 
 def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
                   target: TargetProfile, settings: Settings,
-                  signer: Signer | None = None) -> dict[str, FetchedSource | None]:
+                  signer: Signer | None = None,
+                  sandbox: Sandbox | None = None) -> dict[str, FetchedSource | None]:
     cache = Lookaside(settings.cache_dir)
     fetched = {}
     for name, item in rendered.items():
@@ -81,7 +84,7 @@ def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedP
             generated_dir = target_root(settings, target) / "generated" / name
             release_files(generated_dir, target, settings, signer)
         fetched[name] = (fetch(manifest.packages[name], manifest.root, cache, item.sources_dir,
-                               generated_dir) if source else None)
+                               generated_dir, sandbox) if source else None)
     return fetched
 
 

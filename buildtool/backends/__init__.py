@@ -6,6 +6,7 @@ import shutil
 import sys
 
 from ..errors import UserError
+from ..sandbox import Sandbox
 from .base import Backend, BuildRequest, BuildResult
 from .mock import MockBackend
 from .rpmbuild import RpmbuildBackend
@@ -13,8 +14,12 @@ from .rpmbuild import RpmbuildBackend
 BACKENDS = {"mock": MockBackend, "rpmbuild": RpmbuildBackend}
 
 
-def select_backend(name: str, *, warn=lambda message: print(message, file=sys.stderr)) -> Backend:
-    """`auto` picks mock where it is installed, else host rpmbuild with a one-line warning."""
+def select_backend(name: str, *, warn=lambda message: print(message, file=sys.stderr),
+                   sandbox: Sandbox | None = None) -> Backend:
+    """`auto` picks mock where it is installed, else host rpmbuild with a one-line warning.
+
+    `sandbox` confines host builds; mock confines its builds itself (chroot, no network,
+    unprivileged mockbuild user)."""
     if name == "auto":
         if shutil.which("mock"):
             return MockBackend()
@@ -24,6 +29,8 @@ def select_backend(name: str, *, warn=lambda message: print(message, file=sys.st
         raise UserError(f"unknown backend '{name}'", "use auto, mock or rpmbuild")
     backend = BACKENDS[name]()
     backend.check_available()
+    if name == "rpmbuild":
+        backend.sandbox = sandbox
     return backend
 
 

@@ -1,5 +1,7 @@
 """Host rpmbuild: quick local builds where mock is missing. Not a clean room: BuildRequires are
-not installed or checked (--nodeps); the target's macros come from repo-config/."""
+not installed or checked (--nodeps); the target's macros come from repo-config/. Package code
+(%prep, %build, %install, %check) runs in the bubblewrap sandbox (buildtool.sandbox) unless the
+run opted out with --no-sandbox."""
 
 from __future__ import annotations
 
@@ -21,15 +23,25 @@ class RpmbuildBackend(Backend):
         # -bb from the spec and sources: the same RPMs as -bs then --rebuild, in one process
         # instead of two plus an unpack (it adds up over many small packages). Not -ba: binary
         # RPMs would then record the SRPM's digest, and SRPMs embed this run's temp paths.
-        return ["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {topdir}",
+        args = ["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {topdir}",
                 "--define", f"_sourcedir {request.sources_dir.resolve()}",
                 *request.target.rpm_args(), str(request.spec.resolve())]
+        if self.sandbox is None:
+            return args
+        readable = (request.sources_dir.resolve(), request.spec.resolve(),
+                    *(path.resolve() for path in request.target.macros_files))
+        return self.sandbox.command(args, writable=(topdir,), readable=readable)
 
     def build(self, request: BuildRequest) -> BuildResult:
         with tempfile.TemporaryDirectory(prefix=f"buildtool-{request.name}-") as tmp:
             topdir = Path(tmp)
             env = build_environment(request.source_date_epoch)
+            if self.sandbox is not None:
+                env = self.sandbox.environment(env)
+                self.sandbox.give(topdir)
             status = run_logged(self.command(request, topdir), request.log, env)
+            if self.sandbox is not None:
+                self.sandbox.take_back(topdir)
             rpms = sorted((topdir / "RPMS").rglob("*.rpm")) if status == 0 else []
             if status != 0 or not rpms:
                 return BuildResult(False, (), request.log)
