@@ -20,6 +20,7 @@ from .backends.base import run_logged
 from .backends.rpmbuild import build_environment
 from .graph import Graph
 from .render import RenderedPackage, spec_digest
+from .sandbox import Sandbox
 from .sources import FetchedSource
 from .targets import TargetProfile
 
@@ -150,8 +151,10 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
     started = time.monotonic()
     log = layout.log(name)
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(f"# buildtool {__version__}: {name} for {target.name} with {backend.name}\n")
-    srpm = build_srpm(item, target, layout, log) if backend.needs_srpm else None
+    log.write_text(f"# buildtool {__version__}: {name} for {target.name} with {backend.name}"
+                   f"{'' if backend.clean_room or backend.sandbox else ' (no sandbox)'}\n"
+                   + source_log_line(item.source))
+    srpm = build_srpm(item, target, layout, log, backend.sandbox) if backend.needs_srpm else None
     if backend.needs_srpm and srpm is None:
         return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "SRPM failed")
     final_dir = layout.rpms(name)
@@ -173,14 +176,31 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def source_log_line(source: FetchedSource | None) -> str:
+    if source is None:
+        return ""
+    commit = f" (git commit {source.commit})" if source.commit else ""
+    return f"# source: {source.filename} sha256 {source.sha256}{commit}\n"
+
+
 def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,
-               log: Path) -> Path | None:
+               log: Path, sandbox: Sandbox | None = None) -> Path | None:
     layout.srpms.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="buildtool-srpm-") as tmp:
+        sources, spec = item.rendered.sources_dir.resolve(), item.rendered.spec.resolve()
         args = ["rpmbuild", "-bs", "--nodeps", "--define", f"_topdir {tmp}",
-                "--define", f"_sourcedir {item.rendered.sources_dir}",
-                "--define", f"_srcrpmdir {tmp}", *target.rpm_args(), str(item.rendered.spec)]
-        if run_logged(args, log, build_environment(item.source_date_epoch)) != 0:
+                "--define", f"_sourcedir {sources}",
+                "--define", f"_srcrpmdir {tmp}", *target.rpm_args(), str(spec)]
+        env = build_environment(item.source_date_epoch)
+        if sandbox is not None:  # the spec is parsed, and a spec can run commands (%(...))
+            args = sandbox.command(args, writable=(Path(tmp),), readable=(
+                sources, spec, *(path.resolve() for path in target.macros_files)))
+            env = sandbox.environment(env)
+            sandbox.give(Path(tmp))
+        status = run_logged(args, log, env)
+        if sandbox is not None:
+            sandbox.take_back(Path(tmp))
+        if status != 0:
             return None
         made = list(Path(tmp).glob("*.src.rpm"))
         if len(made) != 1:

@@ -238,7 +238,9 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
         reporter.summary(target.name, outcomes, timer.seconds)
         failed = any(o.status in (FAILED, SKIPPED) for o in outcomes.values())
         target_summary = {"backend": backend.name, "seconds": round(timer.seconds, 3),
-                          "packages": {name: outcome_json(o) for name, o in outcomes.items()}}
+                          "sandbox": backend.clean_room or backend.sandbox is not None,
+                          "packages": {name: dict(outcome_json(o), source=source_json(fetched[name]))
+                                       for name, o in outcomes.items()}}
         if publish:
             good = [name for name, o in outcomes.items() if o.status not in (FAILED, SKIPPED)]
             if good:
@@ -254,6 +256,13 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     if args.json:
         write_json({"ok": status == 0, "targets": summary})
     return status
+
+
+def source_json(source) -> dict | None:
+    """What a package was built from; a git source's ref as the commit id it resolved to."""
+    if source is None:
+        return None
+    return {"file": source.filename, "sha256": source.sha256, "commit": source.commit}
 
 
 def _signer(settings, reporter):

@@ -366,8 +366,9 @@ def pip_settings() -> tuple[dict[str, str], list[Path]]:
            if key.startswith("PIP_") or key.lower().endswith("_proxy")
            or key in ("PATH", "LANG", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")}
     user_configs = [Path.home() / ".config" / "pip" / "pip.conf", Path.home() / ".pip" / "pip.conf"]
-    if "PIP_CONFIG_FILE" not in env:
-        env.update({"PIP_CONFIG_FILE": str(path) for path in user_configs[::-1] if path.is_file()})
+    existing = [path for path in user_configs if path.is_file()]
+    if "PIP_CONFIG_FILE" not in env and existing:
+        env["PIP_CONFIG_FILE"] = str(existing[0])
     files = [Path(value) for key, value in env.items() if key != "PATH"
              for value in value.split() if value.startswith("/") and os.path.exists(value)]
     return env, [path for path in files if not str(path).startswith(("/usr/", "/etc/"))]

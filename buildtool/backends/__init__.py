@@ -18,19 +18,20 @@ def select_backend(name: str, *, warn=lambda message: print(message, file=sys.st
                    sandbox: Sandbox | None = None) -> Backend:
     """`auto` picks mock where it is installed, else host rpmbuild with a one-line warning.
 
-    `sandbox` confines host builds; mock confines its builds itself (chroot, no network,
-    unprivileged mockbuild user)."""
+    `sandbox` confines host rpmbuild builds (and the SRPM step); mock confines its builds
+    itself (chroot, no network, unprivileged mockbuild user)."""
     if name == "auto":
         if shutil.which("mock"):
-            return MockBackend()
-        warn("buildtool: warning: mock not found; building with host rpmbuild (not a clean-room build)")
-        name = "rpmbuild"
+            name = "mock"
+        else:
+            warn("buildtool: warning: mock not found; building with host rpmbuild "
+                 "(not a clean-room build)")
+            name = "rpmbuild"
     if name not in BACKENDS:
         raise UserError(f"unknown backend '{name}'", "use auto, mock or rpmbuild")
     backend = BACKENDS[name]()
     backend.check_available()
-    if name == "rpmbuild":
-        backend.sandbox = sandbox
+    backend.sandbox = sandbox
     return backend
 
 
