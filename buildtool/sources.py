@@ -24,6 +24,7 @@ import tarfile
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,18 +165,27 @@ def refuse_unsafe_archive(archive, what: str, hint: str) -> None:
 
 def archive_problems(archive) -> list[str]:
     """'name: why' for each unsafe member of a tar or zip archive; [] for other files."""
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zipped:
-            return unsafe_members(_zip_members(zipped))
-    if hasattr(archive, "seek"):
-        archive.seek(0)
     try:
-        tar = (tarfile.open(fileobj=archive, mode="r:*") if hasattr(archive, "read")
+        tar = (tarfile.open(fileobj=_rewound(archive), mode="r:*") if hasattr(archive, "read")
                else tarfile.open(archive, mode="r:*"))
     except tarfile.TarError:
-        return []  # not an archive: a plain file source
-    with tar:
-        return unsafe_members((m.name, _kind(m), m.linkname) for m in tar)
+        tar = None
+    if tar is not None:
+        try:
+            with tar:
+                return unsafe_members((m.name, _kind(m), m.linkname) for m in tar)
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+            return [f"(archive): unreadable: {error}"]
+    if zipfile.is_zipfile(_rewound(archive)):
+        with zipfile.ZipFile(_rewound(archive)) as zipped:
+            return unsafe_members(_zip_members(zipped))
+    return []  # not an archive: a plain file source
+
+
+def _rewound(archive):
+    if hasattr(archive, "seek"):
+        archive.seek(0)
+    return archive
 
 
 def _kind(member: tarfile.TarInfo) -> str:
