@@ -363,10 +363,16 @@ def _pip_download(requirement: str, workdir: Path, sandbox: Sandbox | None):
     try:
         return subprocess.run(
             sandbox.command(args, writable=(workdir,), network=True,
-                            readable=(Path(sys.prefix), *readable)),
+                            readable=(*python_install(), *readable)),
             capture_output=True, text=True, env=sandbox.environment(env))
     finally:
         sandbox.take_back(workdir)
+
+
+def python_install() -> list[Path]:
+    """This interpreter (and its virtualenv), which may live outside /usr (pyenv, a venv)."""
+    return sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+                   Path(sys.executable).resolve().parent.parent})
 
 
 def pip_settings() -> tuple[dict[str, str], list[Path]]:
