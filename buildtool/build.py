@@ -17,7 +17,7 @@ from typing import Callable
 from . import __version__
 from .backends import Backend, BuildRequest
 from .backends.base import run_logged
-from .backends.rpmbuild import build_environment
+from .backends.rpmbuild import build_environment, outputs_are_files
 from .graph import Graph
 from .render import RenderedPackage, spec_digest
 from .sandbox import Sandbox
@@ -74,7 +74,9 @@ def build_keys(graph: Graph, inputs: dict[str, PackageInput], target: TargetProf
                backend: Backend) -> dict[str, str]:
     """Digest of everything that can change a package's RPMs, including its dependencies' keys."""
     keys: dict[str, str] = {}
-    run_wide = [target.name, backend.name, __version__,
+    # An unconfined (--no-sandbox) build's RPMs are never reused as if they were confined.
+    confinement = "sandboxed" if backend.sandbox or backend.clean_room else "unconfined"
+    run_wide = [target.name, backend.name, confinement, __version__,
                 *(path.read_text() for path in target.macros_files)]
     for name in graph.order():
         item = inputs[name]
@@ -203,7 +205,7 @@ def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,
         if status != 0:
             return None
         made = list(Path(tmp).glob("*.src.rpm"))
-        if len(made) != 1:
+        if len(made) != 1 or not outputs_are_files(made, log):
             return None
         final = layout.srpms / made[0].name
         shutil.move(str(made[0]), final)

@@ -43,7 +43,7 @@ class RpmbuildBackend(Backend):
             if self.sandbox is not None:
                 self.sandbox.take_back(topdir)
             rpms = sorted((topdir / "RPMS").rglob("*.rpm")) if status == 0 else []
-            if status != 0 or not rpms:
+            if status != 0 or not rpms or not outputs_are_files(rpms, request.log):
                 return BuildResult(False, (), request.log)
             request.result_dir.mkdir(parents=True, exist_ok=True)
             moved = []
@@ -52,6 +52,17 @@ class RpmbuildBackend(Backend):
                 shutil.move(str(rpm), dest)
                 moved.append(dest)
             return BuildResult(True, tuple(moved), request.log)
+
+
+def outputs_are_files(paths: list[Path], log: Path) -> bool:
+    """The build wrote these; a symlink (say RPMS/noarch/x.rpm -> /etc/shadow) would carry a
+    host file out into the repository."""
+    for path in paths:
+        if path.is_symlink() or not path.is_file():
+            with log.open("a") as handle:
+                handle.write(f"buildtool: refused build output {path.name}: not a regular file\n")
+            return False
+    return True
 
 
 def build_environment(source_date_epoch: int) -> dict[str, str]:

@@ -49,6 +49,13 @@ def write_into_trees(patterns):
         write_file(os.path.join(target, "planted-by-hostile"))
 
 
+def smuggle_output():
+    """An extra "RPM" that is a link to a host secret, for buildtool to carry out."""
+    rpms = os.path.join(os.environ["RPM_BUILD_DIR"], "..", "RPMS", "noarch")
+    os.makedirs(rpms, exist_ok=True)
+    os.symlink("/etc/shadow", os.path.join(rpms, "zz-smuggled-1.0-1.noarch.rpm"))
+
+
 attacks = {
     "write-var-tmp": lambda: write_file(PLAN["var_tmp_file"]),
     "read-shadow": lambda: steal("/etc/shadow"),
@@ -57,6 +64,7 @@ attacks = {
     "network-host-address": lambda: connect((PLAN["host_address"], PLAN["port"])),
     "write-other-trees": lambda: write_into_trees(PLAN["other_trees"]),
     "poison-cache": lambda: write_into_trees([PLAN["cache"]]),
+    "smuggle-output": smuggle_output,
 }
 print(f"ATTACK-IDENTITY uid={os.getuid()} gid={os.getgid()}", flush=True)
 for name in PLAN["attacks"]:
