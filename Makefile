@@ -6,18 +6,27 @@ PROFILE ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILDTOOL = $(VENV)/bin/buildtool
 PROFILE_ARGS = $(foreach p,$(PROFILE),--profile $(p))
-TEST_TARGETS ?= el9 fedora opensuse
+TEST_TARGETS ?= el9 el10 fedora-44 fedora-45 leap-16
 TEST_TARGET_ARGS = $(foreach t,$(TEST_TARGETS),--target $(t))
 
-.PHONY: repo test unit integration puppet-test lint verify installcheck bench tools tools-test venv clean distclean
+.PHONY: repo test matrix distro-data unit integration puppet-test lint verify installcheck bench tools tools-test venv clean distclean
 
 repo: venv tools  ## build and publish the default manifest for $(TARGET)
 	$(BUILDTOOL) repo --target $(TARGET) $(PROFILE_ARGS) -j $(JOBS)
 
 test: venv tools-test lint  ## build + verify the default repository per target, then every test
 	$(BUILDTOOL) repo $(TEST_TARGET_ARGS) -j $(JOBS)
-	$(BUILDTOOL) verify $(TEST_TARGET_ARGS)
+	$(BUILDTOOL) verify $(TEST_TARGET_ARGS) --json > build/verify.json
+	$(VENV)/bin/python -m buildtool.verify.matrix build/verify.json README.md --check
 	$(VENV)/bin/pytest -q tests
+
+matrix: venv tools-test  ## regenerate README.md's per-target table from verify's JSON
+	$(BUILDTOOL) repo $(TEST_TARGET_ARGS) -j $(JOBS)
+	$(BUILDTOOL) verify $(TEST_TARGET_ARGS) --json > build/verify.json
+	$(VENV)/bin/python -m buildtool.verify.matrix build/verify.json README.md
+
+distro-data: venv  ## re-extract repo-config/distro-data/*.tsv from ../shared/distro-data
+	for t in $(TEST_TARGETS); do $(VENV)/bin/python scripts/extract-distro-data $$t || exit 1; done
 
 unit: venv  ## the fast unit tests only
 	$(VENV)/bin/pytest -q -m "not integration" tests

@@ -17,7 +17,7 @@ from typing import Callable
 from . import __version__
 from .backends import Backend, BuildRequest
 from .backends.base import run_logged
-from .backends.rpmbuild import build_environment, outputs_are_files
+from .backends.rpmbuild import build_environment, config_files, outputs_are_files
 from .graph import Graph
 from .render import RenderedPackage, spec_digest
 from .sandbox import Sandbox
@@ -196,7 +196,7 @@ def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,
         env = build_environment(item.source_date_epoch)
         if sandbox is not None:  # the spec is parsed, and a spec can run commands (%(...))
             args = sandbox.command(args, writable=(Path(tmp),), readable=(
-                sources, spec, *(path.resolve() for path in target.macros_files)))
+                sources, spec, *config_files(target)))
             env = sandbox.environment(env)
             sandbox.give(Path(tmp))
         status = run_logged(args, log, env)

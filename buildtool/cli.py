@@ -82,6 +82,9 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--base-url", metavar="URL",
                         help="where dist/repos is served, for the .repo files "
                              "(default: repo-config/repos/repo.yaml, else file://DIST/repos)")
+    common.add_argument("--config-dir", type=Path, default=pipeline.Settings().config_root,
+                        metavar="DIR", help="directory holding repo-config/ (targets, macros, "
+                        "distribution data, .repo templates; default: this repository's)")
     common.add_argument("--json", action="store_true", help="print a machine summary on stdout")
     common.add_argument("-v", "--verbose", action="store_true", help="say more")
 
@@ -128,7 +131,7 @@ def settings_from(args: argparse.Namespace) -> pipeline.Settings:
         cache_dir=default_cache_dir(),
         keep=args.keep, keep_versions=args.keep_versions, wait_for_lock=not args.no_wait,
         signing=signing.SigningConfig(args.sign_key, args.sign_key_file, args.passphrase_env),
-        base_url=args.base_url)
+        base_url=args.base_url, config_root=args.config_dir.resolve())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,7 +216,8 @@ def cmd_publish(args, settings, reporter) -> int:
     summary = {}
     with _signer(settings, reporter) as signer:
         for target in targets:
-            rpms = pipeline.built_rpms(manifest, target, settings, graph.order())
+            names = _graph_for(graph, target, reporter)[0].order()
+            rpms = pipeline.built_rpms(manifest, target, settings, names)
             result = pipeline.publish(rpms, target, settings, signer)
             summary[target.name] = _publish_json(result)
             _report_publish(reporter, target.name, result)
@@ -224,12 +228,13 @@ def cmd_publish(args, settings, reporter) -> int:
 
 def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     manifest, targets = pipeline.load(settings)
-    graph = pipeline.plan_graph(manifest, settings)
+    full_graph = pipeline.plan_graph(manifest, settings)
     sandbox = make_sandbox(settings.sandbox, reporter.warn)
     backend = select_backend(settings.backend, warn=reporter.warn, sandbox=sandbox)
     summary, status = {}, 0
     for target in targets:
         timer = Timer()
+        graph, not_built = _graph_for(full_graph, target, reporter)
         rendered = pipeline.render(manifest, target, settings, graph)
         fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer, sandbox)
         reporter.start_build(len(rendered), target.name)
@@ -240,7 +245,8 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
         target_summary = {"backend": backend.name, "seconds": round(timer.seconds, 3),
                           "sandbox": backend.clean_room or backend.sandbox is not None,
                           "packages": {name: dict(outcome_json(o), source=source_json(fetched[name]))
-                                       for name, o in outcomes.items()}}
+                                       for name, o in outcomes.items()},
+                          "not_on_target": not_built}
         if publish:
             good = [name for name, o in outcomes.items() if o.status not in (FAILED, SKIPPED)]
             if good:
@@ -263,6 +269,14 @@ def source_json(source) -> dict | None:
     if source is None:
         return None
     return {"file": source.filename, "sha256": source.sha256, "commit": source.commit}
+
+
+def _graph_for(graph, target, reporter):
+    """The run's graph for one target; says which packages the target cannot carry and why."""
+    target_graph, not_built = pipeline.target_graph(graph, target)
+    for name, reason in not_built.items():
+        reporter.info(f"{target.name}: not built: {name}: {reason}")
+    return target_graph, not_built
 
 
 def _signer(settings, reporter):

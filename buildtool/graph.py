@@ -59,6 +59,26 @@ class Graph:
         return Graph({name: needs & names for name, needs in self.deps.items() if name in names})
 
 
+def unavailable_on(graph: Graph, unavailable: dict[str, str]) -> dict[str, str]:
+    """The packages a target cannot carry, with the reason: those its profile lists as
+    unavailable, and every package that needs one of them."""
+    dropped = {name: unavailable[name] for name in graph.deps if name in unavailable}
+    changed = True
+    while changed:
+        changed = False
+        for name, needs in sorted(graph.deps.items()):
+            missing = sorted(needs & dropped.keys())
+            if name not in dropped and missing:
+                dropped[name] = f"needs {missing[0]}, which this target cannot carry"
+                changed = True
+    return dropped
+
+
+def for_target(graph: Graph, unavailable: dict[str, str]) -> Graph:
+    """`graph` without the packages the target cannot carry."""
+    return graph.restricted(set(graph.deps) - set(unavailable_on(graph, unavailable)))
+
+
 def internal_dependencies(manifest: Manifest) -> dict[str, frozenset[str]]:
     deps = {}
     for name, package in manifest.packages.items():

@@ -16,7 +16,7 @@ from . import render as render_stage
 from . import repofiles
 from .backends import Backend
 from .errors import UserError
-from .graph import Graph, plan
+from .graph import Graph, for_target, plan, unavailable_on
 from .manifest import Manifest, load_manifest
 from .sandbox import Sandbox
 from .signing import Signer, SigningConfig
@@ -57,7 +57,8 @@ def load(settings: Settings) -> tuple[Manifest, list[TargetProfile]]:
                             f"known targets: {', '.join(sorted(all_targets))}")
     manifest = load_manifest(
         settings.manifest, profiles=settings.profiles, source_overrides=settings.source_overrides,
-        known_dependencies={name: set(t.deps) for name, t in all_targets.items()})
+        known_dependencies={name: set(t.deps) | set(t.unavailable)
+                            for name, t in all_targets.items()})
     return manifest, [all_targets[name] for name in settings.targets]
 
 
@@ -149,3 +150,8 @@ def release_files(out: Path, target: TargetProfile, settings: Settings,
 
 def plan_graph(manifest: Manifest, settings: Settings) -> Graph:
     return plan(manifest, settings.only)
+
+
+def target_graph(graph: Graph, target: TargetProfile) -> tuple[Graph, dict[str, str]]:
+    """The packages built for `target`, and those it cannot carry with the reason."""
+    return for_target(graph, target.unavailable), unavailable_on(graph, target.unavailable)

@@ -22,6 +22,7 @@ import jinja2
 
 from . import units
 from .errors import UserError
+from .graph import Graph, internal_dependencies, unavailable_on
 from .manifest import DEP_RE, Manifest, Package
 from .sources import source_filename, unpack_dir
 from .targets import TargetProfile
@@ -76,6 +77,7 @@ class _SpecContext:
     sources: list[SourceFile] = field(default_factory=list)
     installs: list[tuple[str, str, str]] = field(default_factory=list)  # (source ref, dest, mode)
     files: list[str] = field(default_factory=list)
+    sysusers_source: str | None = None  # %{SOURCEn} of the sysusers.d file, when there are users
 
 
 def template_environment() -> jinja2.Environment:
@@ -96,13 +98,15 @@ def render_all(manifest: Manifest, target: TargetProfile, build_root: Path,
                names: list[str] | None = None) -> dict[str, RenderedPackage]:
     env = template_environment()
     all_rpm_names = {n for p in manifest.packages.values() for n in [p.name, *(s.name for s in p.subpackages)]}
+    dropped = unavailable_on(Graph(internal_dependencies(manifest)), target.unavailable)
     return {name: render_package(env, manifest, manifest.packages[name], target, build_root,
-                                 all_rpm_names)
-            for name in (names or list(manifest.packages))}
+                                 all_rpm_names, set(dropped))
+            for name in (names or list(manifest.packages)) if name not in dropped}
 
 
 def render_package(env: jinja2.Environment, manifest: Manifest, package: Package,
-                   target: TargetProfile, build_root: Path, internal: set[str]) -> RenderedPackage:
+                   target: TargetProfile, build_root: Path, internal: set[str],
+                   not_on_target: set[str] = frozenset()) -> RenderedPackage:
     specs_dir = build_root / "SPECS"
     sources_dir = build_root / "SOURCES" / package.name
     specs_dir.mkdir(parents=True, exist_ok=True)
@@ -114,9 +118,9 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
         template = env.get_template(f"{package.kind}.spec.j2")
         text = template.render(
             pkg=package, target=target, sources=context.sources, installs=context.installs,
-            files=context.files, patches=[posixpath.basename(p) for p in package.patches],
+            files=context.files, sysusers_source=context.sysusers_source, patches=[posixpath.basename(p) for p in package.patches],
             build_requires=_map_deps(package.build_requires, target, internal, package.name),
-            requires=_requires(manifest, package, target, internal),
+            requires=_requires(manifest, package, target, internal, not_on_target),
             provides=package.provides, conflicts=package.conflicts, obsoletes=package.obsoletes,
             requires_pre=_map_deps(["user-tools"], target, internal, package.name) if package.users else [],
             systemd_requires=_map_deps(["systemd"], target, internal, package.name) if package.services else [],
@@ -207,6 +211,7 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
             "0644")
     if package.users:
         add(f"{package.name}.sysusers", f"/usr/lib/sysusers.d/{package.name}.conf", "0644")
+        context.sysusers_source = context.installs[-1][0]
     if units.needs_tmpfiles(package):
         add(f"{package.name}.tmpfiles", f"/usr/lib/tmpfiles.d/{package.name}.conf", "0644")
     if package.logrotate:
@@ -244,19 +249,20 @@ def _map_deps(deps: list[str], target: TargetProfile, internal: set[str], owner:
         if name in internal:
             mapped.append(dep)
             continue
-        if name not in target.deps:
+        if not target.knows_dependency(name):
             raise UserError(f"{owner}: dependency '{name}' has no mapping for target {target.name}",
                             f"add '{name}: <package>' under deps: in "
                             f"repo-config/targets/{target.name}.yaml")
-        mapped += [f"{real}{constraint}" for real in target.deps[name]]
+        mapped += [f"{real}{constraint}" for real in target.map_dependency(name)]
     return list(dict.fromkeys(mapped))
 
 
 def _requires(manifest: Manifest, package: Package, target: TargetProfile,
-              internal: set[str]) -> list[str]:
+              internal: set[str], not_on_target: set[str]) -> list[str]:
     requires = _map_deps(package.requires, target, internal, package.name)
     if package.requires_all_packages:
-        others = [name for name in sorted(manifest.packages) if name != package.name]
+        others = [name for name in sorted(manifest.packages)
+                  if name != package.name and name not in not_on_target]
         requires += [name for name in others if name not in requires]
     return requires
 

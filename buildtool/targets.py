@@ -21,15 +21,32 @@ class MockSettings:
 
 
 @dataclass(frozen=True)
+class ExtraRepository:
+    """A third-party repository no release package of the distribution enables (e.g. OpenVox):
+    fuel-release writes it into the target's .repo file."""
+
+    id: str
+    name: str
+    baseurl: str
+    gpgkey: str
+    provides: list[str] = field(default_factory=list)  # the packages Fuel takes from it
+
+
+@dataclass(frozen=True)
 class TargetProfile:
     description: str
     dist: str  # the %{dist} tag, e.g. .el9
     python_version: str  # the target's python3, e.g. "3.9": sets sitelib and python(abi)
     scriptlets: Literal["redhat", "suse"]  # which systemd scriptlet macros the distro uses
     mock: MockSettings
+    python_package_prefix: str = "python3"  # python3-X on Fedora/EL, python313-X on Leap 16
     defines: dict[str, str] = field(default_factory=dict)  # e.g. rhel: "9"
     deps: dict[str, list[str]] = field(default_factory=dict)  # abstract name -> distro names
-    base_provides: list[str] = field(default_factory=list)  # what the distro base provides
+    # abstract dependency or manifest package -> why no repository of this target has it
+    unavailable: dict[str, str] = field(default_factory=dict)
+    repositories: list[ExtraRepository] = field(default_factory=list)
+    # repository name -> URL, for scripts/refresh-distro-data (dnf repoquery on live mirrors)
+    mirrors: dict[str, str] = field(default_factory=dict)
     name: str = ""
     macros_files: tuple[Path, ...] = ()
 
@@ -38,6 +55,8 @@ class TargetProfile:
         python_version = self.python_version
         return {
             "dist": self.dist,
+            # where host-build helpers named by the macros files live (repo-config/)
+            "_buildtool_configdir": str(self.macros_files[0].parent) if self.macros_files else "",
             **self.defines,
             "python3_version": python_version,
             "python3_version_nodots": python_version.replace(".", ""),
@@ -53,7 +72,13 @@ class TargetProfile:
         return args
 
     def map_dependency(self, name: str) -> list[str]:
-        return self.deps[name]
+        return [] if name in self.unavailable else self.deps[name]
+
+    def knows_dependency(self, name: str) -> bool:
+        return name in self.deps or name in self.unavailable
+
+    def distro_data_file(self, repo_root: Path) -> Path:
+        return repo_root / "repo-config" / "distro-data" / f"{self.name}.tsv"
 
 
 def targets_dir(repo_root: Path) -> Path:
@@ -76,6 +101,10 @@ def load_target(repo_root: Path, name: str) -> TargetProfile:
         data = dict(data, deps={key: ([] if value is None else [value] if isinstance(value, str)
                                       else value) for key, value in data["deps"].items()})
     profile = build(TargetProfile, data, (), positions)
+    twice = sorted(set(profile.deps) & set(profile.unavailable))
+    if twice:
+        raise UserError(f"{path}: '{twice[0]}' is both mapped under deps: and listed as unavailable:",
+                        "keep one: a package name under deps: or the reason under unavailable:")
     macros = directory / f"{name}.macros"
     if not macros.is_file():
         raise UserError(f"target '{name}' has no macros file", f"create {macros}")

@@ -80,16 +80,35 @@ def test_every_abstract_dependency_is_mapped_for_every_target(full, target):
     ("el9", "python3-yaml", ["python3-pyyaml"]),
     ("el9", "uwsgi-plugin-python3", ["uwsgi-plugin-python3"]),
     ("el9", "rsync-daemon", ["rsync-daemon"]),
-    ("el9", "puppet-module-stdlib", ["puppet-stdlib"]),
-    ("el9", "thirdparty-repositories", ["epel-release", "centos-release-openstack-caracal"]),
-    ("fedora", "thirdparty-repositories", []),
-    ("opensuse", "python3-yaml", ["python311-PyYAML"]),
-    ("opensuse", "postgresql-server", ["postgresql16-server"]),
-    ("opensuse", "uwsgi-plugin-python3", ["uwsgi-python3"]),
-    ("opensuse", "rsync-daemon", ["rsync"]),
+    ("el9", "puppet", ["puppet"]),
+    ("el9", "thirdparty-repositories",
+     ["epel-release", "centos-release-openstack-epoxy", "centos-release-rabbitmq-38"]),
+    ("el10", "puppet", ["openvox-agent"]),
+    ("el10", "thirdparty-repositories", ["epel-release"]),
+    ("fedora-44", "thirdparty-repositories", []),
+    ("fedora-45", "puppet", ["puppet"]),
+    ("leap-16", "python3-yaml", ["python313-PyYAML"]),
+    ("leap-16", "puppet", ["openvox-agent"]),
 ])
 def test_distribution_names(target, name, expected):
-    assert load_target(ROOT, target).deps[name] == expected
+    assert load_target(ROOT, target).map_dependency(name) == expected
+
+
+@pytest.mark.parametrize("target, python, dist", [
+    ("el9", "3.9", ".el9"), ("el10", "3.12", ".el10"), ("fedora-44", "3.14", ".fc44"),
+    ("fedora-45", "3.15", ".fc45"), ("leap-16", "3.13", ".lp160")])
+def test_targets_are_the_current_releases_with_their_python(target, python, dist):
+    """DISTROS.md: EL9 3.9, EL10 3.12, Fedora 44 3.14, Fedora 45 3.15, Leap 16.0 3.13."""
+    profile = load_target(ROOT, target)
+    assert (profile.python_version, profile.dist) == (python, dist)
+    assert profile.rpm_defines()["python3_sitelib"] == f"/usr/lib/python{python}/site-packages"
+
+
+@pytest.mark.parametrize("target", ["el10", "fedora-44", "fedora-45", "leap-16"])
+def test_keystone_is_an_explicit_absence_where_no_repository_ships_it(target):
+    profile = load_target(ROOT, target)
+    assert profile.map_dependency("keystone") == []
+    assert "external_url" in profile.unavailable["keystone"]
 
 
 def daemons(manifest):

@@ -124,7 +124,8 @@ def test_standalone_stages(chain, workdirs, tmp_path):
     assert (tmp_path / "dist" / "repos" / "el9" / "current" / "repodata" / "repomd.xml").is_file()
 
 
-@pytest.mark.parametrize("target,dist", [("fedora", "fc41"), ("opensuse", "lp156")])
+@pytest.mark.parametrize("target,dist", [("el10", "el10"), ("fedora-44", "fc44"),
+                                         ("fedora-45", "fc45"), ("leap-16", "lp160")])
 def test_other_targets_build(chain, workdirs, target, dist):
     status, summary, stderr = repo_json(chain, workdirs, "--target", target)
     assert status == 0, stderr
@@ -154,9 +155,9 @@ def test_generated_release_files_follow_each_target(chain, workdirs, tmp_path):
       - {src: fuel.repo, dest: /etc/yum.repos.d/fuel.repo, config: true}
       - {src: RPM-GPG-KEY-fuel, dest: /etc/pki/rpm-gpg/RPM-GPG-KEY-fuel}
 """)
-    status, summary, stderr = repo_json(chain, workdirs, "--target", "el9", "--target", "fedora")
+    status, summary, stderr = repo_json(chain, workdirs, "--target", "el9", "--target", "fedora-45")
     assert status == 0, stderr
-    for target in ("el9", "fedora"):
+    for target in ("el9", "fedora-45"):
         (rpm,) = summary["targets"][target]["packages"]["chain-release"]["rpms"]
         archive = subprocess.run(["rpm2cpio", rpm], capture_output=True, check=True).stdout
         payload = subprocess.run(["cpio", "-i", "--quiet", "--to-stdout",

@@ -51,7 +51,7 @@ def test_spec_escape_doubles_percent_and_indents_section_lookalikes():
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("target", ["el9", "fedora", "opensuse"])
+@pytest.mark.parametrize("target", ["el9", "el10", "fedora-44", "fedora-45", "leap-16"])
 def test_hostile_text_stays_text(tmp_path, target):
     require_tools("rpmspec")
     marker = tmp_path / "pwned"
@@ -78,7 +78,7 @@ def test_hostile_text_stays_text(tmp_path, target):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("target", ["el9", "fedora", "opensuse"])
+@pytest.mark.parametrize("target", ["el9", "el10", "fedora-44", "fedora-45", "leap-16"])
 @pytest.mark.parametrize("manifest", [FIXTURES / "chain" / "manifest.yaml", ROOT / "fuel.yaml"],
                          ids=["chain", "fuel"])
 def test_every_spec_passes_rpmspec_for_every_target(tmp_path, target, manifest):
@@ -90,7 +90,7 @@ def test_every_spec_passes_rpmspec_for_every_target(tmp_path, target, manifest):
 
 
 def test_targets_shipped():
-    assert {"el9", "fedora", "opensuse"} <= set(available_targets(ROOT))
+    assert set(available_targets(ROOT)) == {"el9", "el10", "fedora-44", "fedora-45", "leap-16"}
 
 
 @pytest.mark.integration
@@ -112,7 +112,7 @@ def test_unexpanded_macro_scan_ignores_free_text():
 def test_scriptlet_style_follows_the_target(tmp_path):
     manifest = FIXTURES / "chain" / "manifest.yaml"
     el9 = render_for(manifest, tmp_path / "a", "el9")["chain-b"].spec.read_text()
-    suse = render_for(manifest, tmp_path / "b", "opensuse")["chain-b"].spec.read_text()
+    suse = render_for(manifest, tmp_path / "b", "leap-16")["chain-b"].spec.read_text()
     assert "%systemd_post chain-b.service" in el9 and "%service_add_post" not in el9
     assert "%service_add_post chain-b.service" in suse and "%systemd_post" not in suse
     assert "%systemd_postun_with_restart chain-b.service" in el9
@@ -121,9 +121,12 @@ def test_scriptlet_style_follows_the_target(tmp_path):
 def test_dependencies_are_mapped_per_target(tmp_path):
     manifest = FIXTURES / "chain" / "manifest.yaml"
     el9 = render_for(manifest, tmp_path / "a", "el9")["chain-b"].spec.read_text()
-    suse = render_for(manifest, tmp_path / "b", "opensuse")["chain-b"].spec.read_text()
+    suse = render_for(manifest, tmp_path / "b", "leap-16")["chain-b"].spec.read_text()
     assert "Requires(pre):  shadow-utils" in el9
-    assert "Requires(pre):  shadow\n" in suse
+    # openSUSE's convention: sysuser-tools makes the %pre script from the sysusers.d file
+    assert "BuildRequires:  sysuser-tools\n%sysusers_requires\n" in suse
+    assert "%sysusers_generate_pre %{SOURCE2} chain-b chain-b.conf" in suse
+    assert "%pre -f chain-b.pre" in suse
     assert "Requires:       chain-a" in el9  # internal names stay as they are
 
 

@@ -204,10 +204,10 @@ def test_cli_signed_repo_snapshots_rollback_and_release_files(tmp_path, chain, w
 
 def test_cli_unsigned_run_warns_once_and_lock_flag_fails_clearly(tmp_path, chain, workdirs):
     dist = Path(workdirs[-1])
-    run = run_buildtool("repo", "--manifest", str(chain), *workdirs, "-t", "el9", "-t", "fedora")
+    run = run_buildtool("repo", "--manifest", str(chain), *workdirs, "-t", "el9", "-t", "fedora-45")
     assert run.status == 0, run.stderr
     assert run.stderr.count("publishing unsigned") == 1
-    for target in ("el9", "fedora"):
+    for target in ("el9", "fedora-45"):
         current = publish.current_snapshot(publish.repo_dir(dist, target))
         assert "gpgcheck=0" in (current / "fuel.repo").read_text()
     with publish.repo_lock(repo_of(dist)):

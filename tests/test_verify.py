@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
+import pytest
+
+from buildtool.distrodata import CITED, VERIFIED, DistroPackage, capability_names
+from buildtool.errors import StageFailed
 from buildtool.manifest import load_manifest
 from buildtool.targets import load_target
 from buildtool.verify.closure import parse_repoclosure
@@ -13,7 +16,7 @@ from buildtool.verify.installtest import FAILED, PASSED, Phase, _named_package
 from buildtool.verify.lint import parse_output
 from buildtool.verify.nextbuild import CONFIG_CHANGE, next_release
 from buildtool.verify.report import TargetReport, report_json
-from buildtool.verify.standin import STANDIN_NAME, base_provides, standin_spec
+from buildtool.verify.standin import standin_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,22 +62,32 @@ def test_dnf_messages_are_attributed_to_the_failing_package_not_to_what_it_needs
     assert _named_package("Error: Transaction test error", names) == "-"
 
 
-def test_stand_in_provides_deps_python_abi_and_base_provides_with_versioned_python_dists():
+def test_stand_ins_provide_exactly_what_the_distribution_data_says():
     target = load_target(ROOT, "el9")
-    target = dataclasses.replace(target, base_provides=["/bin/sh", "python3dist(six)"])
-    provides = base_provides(target)
-    for distro_names in target.deps.values():
-        assert set(distro_names) <= set(provides)
-    assert "python(abi) = 3.9" in provides
-    assert {"/bin/sh", "python3dist(six)", "python3.9dist(six)"} <= set(provides)
-    spec = standin_spec(target)
-    assert f"Name:           {STANDIN_NAME}" in spec and "TEST STAND-IN" in spec
-    assert "Provides:       python3.9dist(six)" in spec
+    six = DistroPackage("python3-six", "1.15.0-7.el9",
+                        ("python3-six = 1.15.0-7.el9", "python3.9dist(six) = 1.15.0"), "BaseOS",
+                        VERIFIED, "cs9-baseos-2022.tsv.xz: python3-six")
+    spec = standin_spec(target, "distro", [six])
+    assert "%package -n python3-six" in spec and "%files -n python3-six" in spec
+    provides = [line.split(None, 1)[1] for line in spec.splitlines()
+                if line.startswith("Provides:")]
+    assert provides == ["python3-six = 1.15.0-7.el9", "python3.9dist(six) = 1.15.0"]
 
 
-def test_every_target_profile_describes_a_base_with_a_shell():
-    for name in ("el9", "fedora", "opensuse"):
-        assert "/bin/sh" in base_provides(load_target(ROOT, name))
+def test_a_hostile_data_row_cannot_open_a_spec_section():
+    target = load_target(ROOT, "el9")
+    bad = DistroPackage("x", None, ("y\n%post\nrm -rf /",), "r", CITED, "e")
+    with pytest.raises(StageFailed, match="unsafe value"):
+        standin_spec(target, "distro-cited", [bad])
+
+
+def test_capability_names_of_plain_versioned_file_and_rich_requirements():
+    assert capability_names("python3.9dist(six) >= 1.9") == ["python3.9dist(six)"]
+    assert capability_names("/bin/sh") == ["/bin/sh"]
+    assert capability_names("python(abi) = 3.12") == ["python(abi)"]
+    assert capability_names("((python3.9dist(x) < 2 or python3.9dist(x) > 2) with "
+                            "python3.9dist(x) >= 1)") == ["python3.9dist(x)"]
+    assert capability_names("rpmlib(CompressedFileNames) <= 3.0.4-1") == []
 
 
 def test_next_release_bumps_every_release_and_changes_every_config():

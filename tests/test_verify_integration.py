@@ -1,8 +1,10 @@
 """`buildtool verify` against real repositories with rpmlint, dnf, rpm and a debootstrap root.
 
 The throwaway root is a Debian minbase (cached under the buildtool cache, ~45 s the first time);
-scriptlets really run in it. The base distribution is the generated stand-in package: a test
-double for EL9, never proof that the real distribution has those names (`make installcheck` is).
+scriptlets really run in it. The distribution is a set of stand-in packages generated from the
+target's data (repo-config/distro-data/<target>.tsv): they provide only what the real repositories
+were recorded to provide, so a name no repository has fails; they are still no proof that the real
+packages install (`make installcheck` is).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from buildtool import pipeline
+from buildtool import distrodata, pipeline
 from buildtool.targets import load_target
 from buildtool.verify.dnfroot import DnfRoot
 from buildtool.verify.installtest import (
@@ -30,7 +32,7 @@ from buildtool.verify.installtest import (
 from buildtool.verify.nextbuild import build_next_repo
 from buildtool.verify.rootcache import fresh_root
 from buildtool.verify.rpminfo import repository_packages
-from buildtool.verify.run import standin_repository
+from buildtool.verify.standin import standin_repositories
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +59,7 @@ def all_findings(summary: dict) -> list[dict]:
             *(f for phase in target["phases"].values() for f in phase["findings"])]
 
 
-def chain_repo(tmp_path: Path, edit=None) -> tuple[Path, Path, Path]:
+def chain_repo(tmp_path: Path, edit=None, config: Path | None = None) -> tuple[Path, Path, Path]:
     """Build and publish a copy of the chain fixture; return (manifest, build dir, dist dir)."""
     copy = tmp_path / "chain"
     shutil.copytree(FIXTURES / "chain", copy)
@@ -66,7 +68,7 @@ def chain_repo(tmp_path: Path, edit=None) -> tuple[Path, Path, Path]:
         manifest.write_text(edit(manifest.read_text()))
     build, dist = tmp_path / "build", tmp_path / "dist"
     result = buildtool("repo", "--manifest", str(manifest), "--build-dir", str(build),
-                       "--dist-dir", str(dist))
+                       "--dist-dir", str(dist), *(["--config-dir", str(config)] if config else []))
     assert result.returncode == 0, result.stderr
     return manifest, build, dist
 
@@ -115,11 +117,12 @@ def test_edited_config_and_state_data_survive_upgrade_and_erase(tmp_path):
     settings = pipeline.Settings(manifest=manifest, build_dir=build, dist_dir=dist)
     target = load_target(ROOT, "el9")
     next_repo = build_next_repo(settings, target, tmp_path / "next")
-    base = standin_repository(target, tmp_path / "base")
+    distro = standin_repositories(target, distrodata.load(target.distro_data_file(ROOT)),
+                                  tmp_path / "distro")
     root = fresh_root(tmp_path / "root")
     current = repository_packages(current_repo.resolve())
     upcoming = repository_packages(next_repo.resolve())
-    repos = {"fuel": current_repo.resolve(), "base": base}
+    repos = {"fuel": current_repo.resolve(), **distro}
     dnf = DnfRoot(root=root, work=tmp_path / "work", repos=repos)
 
     install = install_phase(dnf, current)
@@ -167,8 +170,11 @@ def test_missing_dependency_is_reported_with_the_package(tmp_path):
     assert status == 1
     target = summary["targets"]["el9"]
     assert target["lint"]["errors"] == []
-    assert target["unresolved"] == [{"check": "closure", "package": "verify-unresolved",
-                                     "message": "nothing provides 'verify-no-such-package >= 2'"}]
+    assert target["unresolved"] == [{
+        "check": "closure", "package": "verify-unresolved",
+        "requirement": "verify-no-such-package >= 2",
+        "message": "nothing provides 'verify-no-such-package >= 2' on el9 (not in its "
+                   "distribution data: repo-config/distro-data/el9.tsv)"}]
     assert target["phases"]["install"]["status"] == "failed"
     assert "FAIL closure: verify-unresolved: nothing provides" in stderr
 
@@ -214,3 +220,48 @@ def test_erase_that_deletes_state_data_is_reported_with_the_package(tmp_path):
     assert phases["erase"]["findings"] == [{
         "check": "erase", "package": "verify-erase-wipes",
         "message": f"operator data /var/lib/verify-erase-wipes/{DATA_NAME} was lost"}]
+
+
+def test_a_nonexistent_name_in_a_target_map_fails_verify(tmp_path):
+    """The closure check can fail: map the chain's `bash` to a name no el9 repository has."""
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "repo-config", config / "repo-config")
+    el9 = config / "repo-config" / "targets" / "el9.yaml"
+    el9.write_text(el9.read_text().replace("  bash: bash\n", "  bash: bash-from-nowhere\n"))
+    manifest, build, dist = chain_repo(tmp_path, config=config)
+    status, summary, stderr = verify_json("--manifest", str(manifest), "--build-dir", str(build),
+                                          "--dist-dir", str(dist), "--config-dir", str(config))
+    assert status == 1
+    assert {"check": "closure", "package": "chain-b", "requirement": "bash-from-nowhere",
+            "message": "nothing provides 'bash-from-nowhere' on el9 (not in its distribution "
+                       "data: repo-config/distro-data/el9.tsv)"} in \
+        summary["targets"]["el9"]["unresolved"]
+    assert "FAIL closure: chain-b: nothing provides 'bash-from-nowhere' on el9" in stderr
+
+
+def test_a_version_the_distribution_does_not_have_fails_verify(tmp_path):
+    """Versions count: el9's data has python3-six 1.15, so `python3dist(six) >= 2` fails."""
+    data = tmp_path / "el9.tsv"
+    data.write_text((ROOT / "repo-config" / "distro-data" / "el9.tsv").read_text())
+    repo = spec_repo(tmp_path, "verify-needs-six-2.spec")
+    status, summary, _ = verify_json("--repo", str(repo), "--no-upgrade", "--distro-data",
+                                     str(data), "--build-dir", str(tmp_path / "build"))
+    assert status == 1
+    assert [f["requirement"] for f in summary["targets"]["el9"]["unresolved"]] == \
+        ["python3.9dist(six) >= 2"]
+
+
+def test_a_requirement_only_a_citation_covers_is_listed_unverified(tmp_path):
+    data = tmp_path / "el9.tsv"
+    cited = "\t".join(["verify-cited-thing", "1.0-1", "verify-cited-thing = 1.0-1", "Somewhere",
+                       "cited", "a page that says so"])
+    data.write_text((ROOT / "repo-config" / "distro-data" / "el9.tsv").read_text() + cited + "\n")
+    repo = spec_repo(tmp_path, "verify-needs-cited.spec")
+    status, summary, stderr = verify_json("--repo", str(repo), "--no-upgrade", "--distro-data",
+                                          str(data), "--build-dir", str(tmp_path / "build"))
+    target = summary["targets"]["el9"]
+    assert status == 0, stderr
+    assert target["unresolved"] == []
+    assert [f["requirement"] for f in target["unverified"]] == ["verify-cited-thing"]
+    assert {"name": "verify-cited-thing", "evr": "1.0-1", "repository": "Somewhere",
+            "status": "cited"} in target["distribution"]["pulled"]

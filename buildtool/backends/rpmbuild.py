@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..targets import TargetProfile
 from .base import Backend, BuildRequest, BuildResult, run_logged
 
 
@@ -29,7 +30,7 @@ class RpmbuildBackend(Backend):
         if self.sandbox is None:
             return args
         readable = (request.sources_dir.resolve(), request.spec.resolve(),
-                    *(path.resolve() for path in request.target.macros_files))
+                    *config_files(request.target))
         return self.sandbox.command(args, writable=(topdir,), readable=readable)
 
     def build(self, request: BuildRequest) -> BuildResult:
@@ -52,6 +53,14 @@ class RpmbuildBackend(Backend):
                 shutil.move(str(rpm), dest)
                 moved.append(dest)
             return BuildResult(True, tuple(moved), request.log)
+
+
+def config_files(target: TargetProfile) -> tuple[Path, ...]:
+    """What rpmbuild reads from repo-config/: the target's macros files and the host-build
+    helpers they call (the files next to macros.common, `%{_buildtool_configdir}`)."""
+    helpers_dir = target.macros_files[0].parent if target.macros_files else None
+    helpers = [path for path in helpers_dir.iterdir() if path.is_file()] if helpers_dir else []
+    return tuple(sorted({path.resolve() for path in (*target.macros_files, *helpers)}))
 
 
 def outputs_are_files(paths: list[Path], log: Path) -> bool:

@@ -1,7 +1,9 @@
-"""Closure: every requirement of every package is met by the repository or the target's base.
+"""Closure: every requirement of every package is met by the repository or the distribution.
 
-The base is the generated stand-in repository (see standin.py); `dnf repoclosure --check <repo>`
-resolves with libsolv against both and lists what stays unresolved, package by package.
+The distribution is the target's data (stand-in repositories generated from it, see standin.py):
+`dnf repoclosure --check fuel` resolves with libsolv against the repository plus every stand-in,
+and what stays unresolved is an error; a second pass without the stand-ins that rest only on a
+citation lists what is satisfied but unverified.
 """
 
 from __future__ import annotations
@@ -12,13 +14,30 @@ from pathlib import Path
 from ..errors import StageFailed
 from .dnfroot import DnfRoot, error_lines
 from .findings import Finding
+from .standin import CITED_ONLY
 
 PACKAGE_RE = re.compile(r"^package: (?P<nevra>\S+) from (?P<repo>\S+)$")
 UNRESOLVED_HEADER = "unresolved deps"
 
 
-def unresolved_requirements(repo: Path, base_repo: Path, work: Path) -> list[Finding]:
-    query = DnfRoot(root=work / "closure-root", work=work, repos={"fuel": repo, "base": base_repo})
+def closure_findings(repo: Path, distro: dict[str, Path], work: Path, target: str
+                     ) -> tuple[list[Finding], list[Finding]]:
+    """(unresolved, unverified): what nothing provides, and what only a citation provides."""
+    everything = _unresolved(repo, distro, work / "closure-all")
+    evidenced = {key: path for key, path in distro.items() if key != CITED_ONLY}
+    without_citations = _unresolved(repo, evidenced, work / "closure-evidenced")
+    unresolved = [Finding("closure", f.package, f"{f.message} on {target} (not in its "
+                          f"distribution data: repo-config/distro-data/{target}.tsv)",
+                          requirement=f.requirement) for f in everything]
+    unverified = [Finding("unverified", f.package, f"'{f.requirement}' on {target} rests only on "
+                          "a citation (status cited in the distribution data)",
+                          requirement=f.requirement)
+                  for f in without_citations if f not in everything]
+    return unresolved, unverified
+
+
+def _unresolved(repo: Path, distro: dict[str, Path], work: Path) -> list[Finding]:
+    query = DnfRoot(root=work / "root", work=work, repos={"fuel": repo, **distro})
     query.root.mkdir(parents=True, exist_ok=True)
     result = query.dnf("repoclosure", "--check", "fuel")
     findings = parse_repoclosure(result.stdout)
@@ -38,7 +57,8 @@ def parse_repoclosure(text: str) -> list[Finding]:
         elif line.startswith(UNRESOLVED_HEADER):
             in_deps = True
         elif in_deps and package and line:
-            findings.append(Finding("closure", package, f"nothing provides '{line}'"))
+            findings.append(Finding("closure", package, f"nothing provides '{line}'",
+                                    requirement=line))
     return findings
 
 

@@ -28,6 +28,9 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
                              "a bumped release and changed configs)")
     verify.add_argument("--no-upgrade", action="store_true",
                         help="install and erase only, no upgrade build")
+    verify.add_argument("--distro-data", type=Path, metavar="FILE",
+                        help="what the distribution provides (default: "
+                             "repo-config/distro-data/<target>.tsv)")
 
 
 def cmd_verify(args, settings: pipeline.Settings, reporter) -> int:
@@ -47,8 +50,10 @@ def cmd_verify(args, settings: pipeline.Settings, reporter) -> int:
             reporter.info(f"{target.name}: building the next release for the upgrade test")
             next_repo = build_next_repo(settings, target,
                                         settings.build_dir / "verify-next" / target.name)
+        data_file = args.distro_data or target.distro_data_file(settings.config_root)
         reports.append(verify_target(target, repo, next_repo,
-                                     settings.build_dir / "verify" / target.name, LINT_CONFIG))
+                                     settings.build_dir / "verify" / target.name, LINT_CONFIG,
+                                     data_file))
     print_report(reports, sys.stderr)
     if args.json:
         write_json(report_json(reports))

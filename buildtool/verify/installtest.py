@@ -1,7 +1,7 @@
 """Install, upgrade and erase in a throwaway root with scriptlets really executed.
 
 install: dnf installs every package of the repository (the `fuel` meta package pulls the rest)
-    with the base stand-in; then users/groups, `rpm -V` and systemd units are checked.
+    with the distribution's stand-ins (generated from its data); then users/groups, `rpm -V` and systemd units are checked.
 operator: appends a line to every packaged config file and writes a file into every packaged
     directory under /var and /srv (state, logs, data).
 upgrade: dnf upgrades to the next repository (same set, bumped release, changed configs); the
@@ -22,7 +22,6 @@ from .dnfroot import DnfRoot, error_lines
 from .findings import Finding
 from .rootchecks import check_accounts, check_files, check_units
 from .rpminfo import PackageInfo
-from .standin import STANDIN_NAME
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 EDIT_MARK = "# operator edit kept? (written by buildtool verify)"
@@ -37,6 +36,7 @@ class Phase:
     status: str = PASSED
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pulled: list[str] = field(default_factory=list)  # install: what dnf pulled in besides `names`
 
     def add(self, findings: list[Finding]) -> None:
         self.findings += [f for f in dict.fromkeys(findings) if f not in self.findings]
@@ -80,6 +80,7 @@ def install_phase(target: DnfRoot, packages: list[PackageInfo]) -> Phase:
     result = target.dnf("install", *names)
     phase.add(_transaction_findings("install", result, names))
     installed = target.installed()
+    phase.pulled = sorted(set(installed) - set(names))
     phase.add([Finding("install", name, "not installed after 'dnf install'")
                for name in names if name not in installed
                and not any(f.package == name for f in phase.findings)])
@@ -146,7 +147,7 @@ def upgrade_phase(target: DnfRoot, current: list[PackageInfo], upcoming: list[Pa
 def erase_phase(target: DnfRoot, installed_packages: list[PackageInfo],
                 operator: OperatorWork) -> Phase:
     phase = Phase("erase")
-    names = sorted(p.name for p in installed_packages if p.name != STANDIN_NAME)
+    names = sorted(p.name for p in installed_packages)
     result = target.dnf("remove", *names)
     phase.add(_transaction_findings("erase", result, names))
     still = target.installed()

@@ -44,7 +44,7 @@ def build_next_repo(settings: pipeline.Settings, target: TargetProfile, work: Pa
     manifest = next_release(manifest)
     local = dataclasses.replace(settings, build_dir=work / "build", dist_dir=work / "dist",
                                 only=[], targets=[target.name])
-    graph = pipeline.plan_graph(manifest, local)
+    graph, _ = pipeline.target_graph(pipeline.plan_graph(manifest, local), target)
     sandbox = make_sandbox(local.sandbox, warn=lambda message: None)
     backend = select_backend(local.backend, warn=lambda message: None, sandbox=sandbox)
     rendered = pipeline.render(manifest, target, local, graph)

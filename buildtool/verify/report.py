@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .findings import Finding
-from .installtest import PASSED, Phase
+from .installtest import FAILED, Phase
 
 OLD_DOCKER_IMAGES_RPM_BYTES = 300 * 1000 * 1000  # the Docker-era `docker-images` RPM alone
 
@@ -21,14 +21,20 @@ class TargetReport:
     lint_errors: list[Finding]
     lint_warnings: list[Finding]
     unresolved: list[Finding]
+    unverified: list[Finding] = field(default_factory=list)  # satisfied by a citation only
     phases: list[Phase] = field(default_factory=list)
+    pulled: list[dict] = field(default_factory=list)  # distribution packages `dnf install` pulled
+    unavailable: dict[str, str] = field(default_factory=dict)  # what the target lacks, and why
+    data_file: Path | None = None
     seconds: float = 0.0
     work: Path | None = None
 
     @property
     def ok(self) -> bool:
+        # a phase skipped on purpose (--no-upgrade) is no failure; one skipped after a failed
+        # install comes with that failure
         return (not self.lint_errors and not self.unresolved
-                and all(phase.status == PASSED for phase in self.phases))
+                and all(phase.status != FAILED for phase in self.phases))
 
     def phase(self, name: str) -> Phase:
         return next(p for p in self.phases if p.name == name)
@@ -44,10 +50,10 @@ def size_text(size: int) -> str:
 
 
 def print_report(reports: list[TargetReport], stream: TextIO) -> None:
-    header = ("target", "packages", "lint E/W", "unresolved", "install", "upgrade", "erase",
-              "size")
+    header = ("target", "packages", "lint E/W", "unresolved", "unverified", "install", "upgrade",
+              "erase", "size")
     rows = [(r.target, str(len(r.packages)), f"{len(r.lint_errors)}/{len(r.lint_warnings)}",
-             str(len(r.unresolved)), r.phase("install").status, r.phase("upgrade").status,
+             str(len(r.unresolved)), str(len(r.unverified)), r.phase("install").status, r.phase("upgrade").status,
              r.phase("erase").status, f"{r.size_bytes / 1e6:.2f} MB") for r in reports]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -60,6 +66,8 @@ def print_report(reports: list[TargetReport], stream: TextIO) -> None:
             print(f"  FAIL {finding}", file=stream)
         for warning in report.lint_warnings:
             print(f"  warn {warning}", file=stream)
+        for finding in report.unverified:
+            print(f"  unverified {finding.package}: {finding.message}", file=stream)
         for phase in report.phases:
             for note in phase.notes:
                 print(f"  note {phase.name}: {note}", file=stream)
@@ -83,6 +91,9 @@ def _target_json(report: TargetReport) -> dict:
         "lint": {"errors": [f.as_json() for f in report.lint_errors],
                  "warnings": [f.as_json() for f in report.lint_warnings]},
         "unresolved": [f.as_json() for f in report.unresolved],
+        "unverified": [f.as_json() for f in report.unverified],
+        "distribution": {"data_file": str(report.data_file) if report.data_file else None,
+                         "pulled": report.pulled, "unavailable": report.unavailable},
         "phases": {p.name: {"status": p.status, "findings": [f.as_json() for f in p.findings],
                             "notes": p.notes} for p in report.phases},
         "seconds": round(report.seconds, 3),

@@ -1,23 +1,32 @@
-# @summary Base packages and firewall rules of the Fuel master node.
+# @summary Base packages, Fuel's state directories and the firewall (firewalld)
+#   of the Fuel master node.
+#
+# The ports are opened with firewall-cmd in the permanent configuration of
+# one zone (each checked with --query-port first), then firewalld reloads.
+# Everything else is left to the zone's target (public: reject).
 #
 # @param packages
 #   Base packages to install.
-# @param manage_firewall_service
-#   Let puppetlabs-firewall manage the iptables service (RedHat family).
+# @param firewall
+#   Open the ports with firewalld. undef: when firewalld is installed (the
+#   fuel_packages fact); true installs and starts it; false leaves the
+#   firewall alone.
+# @param firewall_zone
+#   The firewalld zone of the admin network.
 # @param tcp_ports
 #   TCP ports open to the admin network.
 # @param udp_ports
 #   UDP ports open to the admin network.
-# @param default_drop
-#   Drop all other incoming traffic (rule 999).
 class fuel::host (
   Array[String] $packages = $fuel::params::base_packages,
-  Boolean $manage_firewall_service = $fuel::params::firewall_manage,
-  Array[Stdlib::Port] $tcp_ports = [22, 53, 514, 873, 5000, 5672, 8000, 8080, 8443, 8777, 35357, 61613],
-  Array[Stdlib::Port] $udp_ports = [53, 67, 69, 514],
-  Boolean $default_drop = true,
+  Optional[Boolean] $firewall = undef,
+  Fuel::Identifier $firewall_zone = 'public',
+  Array[Fuel::Port] $tcp_ports = [22, 53, 514, 873, 5000, 5672, 8000, 8080, 8443, 8777, 35357, 61613],
+  Array[Fuel::Port] $udp_ports = [53, 67, 69, 514],
 ) inherits fuel::params {
-  ensure_packages($packages)
+  package { $packages:
+    ensure => installed,
+  }
 
   file { ['/var/log/fuel', '/var/lib/fuel']:
     ensure => directory,
@@ -26,47 +35,35 @@ class fuel::host (
     mode   => '0750',
   }
 
-  if $manage_firewall_service {
-    class { 'firewall': }
+  $firewalld_installed = $facts.dig('fuel_packages', $fuel::params::firewalld_package) =~ NotUndef
+  $manage_firewall = $firewall ? {
+    Boolean => $firewall,
+    default => $firewalld_installed,
   }
 
-  # puppetlabs-firewall 7 folded `action` into `jump` (Debian ships 3.x, EL9's RDO 8.x):
-  # say accept/drop in whichever the installed module understands.
-  $verdict_key = versioncmp(load_module_metadata('firewall')['version'], '7.0.0') >= 0 ? {
-    true    => 'jump',
-    default => 'action',
-  }
-  $accept = { $verdict_key => 'accept' }
+  if $manage_firewall {
+    package { $fuel::params::firewalld_package:
+      ensure => installed,
+    }
+    -> service { 'firewalld':
+      ensure => running,
+      enable => true,
+    }
 
-  firewall { '000 accept related established':
-    proto   => 'all',
-    ctstate => ['RELATED', 'ESTABLISHED'],
-    *       => $accept,
-  }
-  firewall { '001 accept icmp':
-    proto => 'icmp',
-    *     => $accept,
-  }
-  firewall { '002 accept loopback':
-    proto   => 'all',
-    iniface => 'lo',
-    *       => $accept,
-  }
-  firewall { '100 fuel master tcp ports':
-    proto => 'tcp',
-    dport => $tcp_ports,
-    *     => $accept,
-  }
-  firewall { '101 fuel master udp ports':
-    proto => 'udp',
-    dport => $udp_ports,
-    *     => $accept,
-  }
-
-  if $default_drop {
-    firewall { '999 drop all other input':
-      proto => 'all',
-      *     => { $verdict_key => 'drop' },
+    $rules = $tcp_ports.map |$p| { "${p}/tcp" } + $udp_ports.map |$p| { "${p}/udp" }
+    $rules.each |$rule| {
+      exec { "firewalld ${firewall_zone} ${rule}":
+        command => "firewall-cmd --permanent --zone=${firewall_zone} --add-port=${rule}",
+        unless  => "firewall-cmd --permanent --zone=${firewall_zone} --query-port=${rule}",
+        path    => $fuel::params::exec_path,
+        require => Service['firewalld'],
+        notify  => Exec['firewalld reload'],
+      }
+    }
+    exec { 'firewalld reload':
+      command     => 'firewall-cmd --reload',
+      path        => $fuel::params::exec_path,
+      refreshonly => true,
     }
   }
 }

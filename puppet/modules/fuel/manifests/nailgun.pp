@@ -4,7 +4,10 @@
 #
 # The fuel-nailgun package creates the nailgun user and ships the units;
 # Puppet writes the configuration, migrates the database and
-# enables/starts the services.
+# enables/starts the services. Keystone and RabbitMQ are the local ones or
+# the external ones from the settings (resolved by the fuel class).
+#
+# @api private
 #
 # @param confdir
 #   Configuration directory.
@@ -23,7 +26,7 @@
 # @param static_dir
 #   fuel-ui's static files.
 class fuel::nailgun (
-  Stdlib::Absolutepath $confdir = '/etc/nailgun',
+  Fuel::Absolutepath $confdir = '/etc/nailgun',
   String $group = 'nailgun',
   Array[String] $services = [
     'nailgun', 'receiverd', 'assassind', 'statsenderd',
@@ -34,8 +37,8 @@ class fuel::nailgun (
   String $package = 'fuel-nailgun',
   String $syncdb_command = '/usr/bin/nailgun_syncdb',
   String $fixtures_command = '/usr/bin/nailgun_fixtures',
-  Stdlib::Port $uwsgi_port = 8001,
-  Stdlib::Absolutepath $static_dir = '/usr/share/nailgun/static',
+  Fuel::Port $uwsgi_port = 8001,
+  Fuel::Absolutepath $static_dir = '/usr/share/nailgun/static',
 ) {
   include fuel::settings
 
@@ -55,8 +58,11 @@ class fuel::nailgun (
       'db_name'           => $fuel::settings::nailgun_db_name,
       'db_user'           => $fuel::settings::nailgun_db_user,
       'db_password'       => $fuel::settings::nailgun_db_password,
+      'keystone_url'      => $fuel::keystone_public_url,
       'keystone_user'     => $fuel::settings::keystone_nailgun_user,
       'keystone_password' => $fuel::settings::keystone_nailgun_password,
+      'amqp_host'         => $fuel::amqp_host,
+      'amqp_port'         => $fuel::settings::amqp_port,
       'amqp_user'         => $fuel::settings::amqp_user,
       'amqp_password'     => $fuel::settings::amqp_password,
       'static_dir'        => $static_dir,

@@ -29,15 +29,15 @@
 class fuel::nginx (
   String $package = $fuel::params::nginx_package,
   String $service = $fuel::params::nginx_service,
-  Stdlib::Absolutepath $confdir = $fuel::params::nginx_confdir,
+  Fuel::Absolutepath $confdir = $fuel::params::nginx_confdir,
   String $group = $fuel::params::nginx_group,
-  Optional[Stdlib::Absolutepath] $ssl_certificate = undef,
-  Optional[Stdlib::Absolutepath] $ssl_key = undef,
+  Optional[Fuel::Absolutepath] $ssl_certificate = undef,
+  Optional[Fuel::Absolutepath] $ssl_key = undef,
   Optional[Boolean] $ui = undef,
   Optional[Boolean] $ostf = undef,
   Optional[Boolean] $keystone = undef,
-  Stdlib::Absolutepath $static_dir = '/usr/share/nailgun/static',
-  Stdlib::Absolutepath $repo_root = '/var/www/nailgun',
+  Fuel::Absolutepath $static_dir = '/usr/share/nailgun/static',
+  Fuel::Absolutepath $repo_root = '/var/www/nailgun',
 ) inherits fuel::params {
   include fuel::settings
 
@@ -52,7 +52,9 @@ class fuel::nginx (
     }
   }
 
-  ensure_packages([$package])
+  package { $package:
+    ensure => installed,
+  }
 
   if $ssl_certificate and $ssl_key {
     $cert = $ssl_certificate

@@ -1,5 +1,8 @@
 # @summary OSTF, the health-check service (port 8777): configuration,
-#   database migration and service.
+#   database migration and service. Keystone is the local one or the
+#   external one from the settings (resolved by the fuel class).
+#
+# @api private
 #
 # @param config
 #   Path of ostf.conf.
@@ -12,10 +15,10 @@
 # @param migrate_command
 #   Database migration command.
 class fuel::ostf (
-  Stdlib::Absolutepath $config = '/etc/ostf/ostf.conf',
+  Fuel::Absolutepath $config = '/etc/ostf/ostf.conf',
   String $group = 'ostf',
   String $service = 'ostf',
-  Stdlib::Port $port = 8777,
+  Fuel::Port $port = 8777,
   String $migrate_command = '/usr/bin/ostf-server --after-initialization-environment-hook',
 ) {
   include fuel::settings
@@ -24,7 +27,8 @@ class fuel::ostf (
     group   => $group,
     content => Sensitive(epp('fuel/ostf/ostf.conf.epp', {
       'port'              => $port,
-      'master_ip'         => $fuel::settings::master_ip,
+      'keystone_public'   => "${fuel::keystone_public_url}/v3",
+      'keystone_internal' => "${fuel::keystone_internal_url}/v3",
       'db_name'           => $fuel::settings::ostf_db_name,
       'db_user'           => $fuel::settings::ostf_db_user,
       'db_password'       => $fuel::settings::ostf_db_password,

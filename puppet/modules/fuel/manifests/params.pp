@@ -3,8 +3,9 @@
 # Every package name, service name and path that differs between the
 # supported distributions is set here, and only here:
 #
-# * RedHat family: EL9 (CentOS Stream, RHEL, Rocky, Alma) and Fedora
-# * SUSE family: openSUSE Leap 15 / SLES 15
+# * RedHat family: EL9 and EL10 (CentOS Stream, RHEL, Rocky, Alma), Fedora
+# * SUSE family: openSUSE Leap 16 (package names unverified: no Leap 16
+#   repository was reachable when this was written)
 #
 # The other classes read these values as their parameter defaults, so a
 # site can still override any of them through hiera.
@@ -13,26 +14,13 @@
 class fuel::params {
   case $facts['os']['family'] {
     'RedHat': {
-      # EL9 AppStream ships PostgreSQL 13 as the default stream; Fedora 41
-      # ships 16. Both use the unversioned package and service names, which
-      # puppetlabs-postgresql only picks itself for the versions it knows.
-      $postgresql_version = $facts['os']['name'] ? {
-        'Fedora' => '16',
-        default  => '13',
-      }
-      $postgresql_globals = {
-        'version'              => $postgresql_version,
-        'client_package_name'  => 'postgresql',
-        'server_package_name'  => 'postgresql-server',
-        'contrib_package_name' => 'postgresql-contrib',
-        'service_name'         => 'postgresql',
-        'bindir'               => '/usr/bin',
-        'datadir'              => '/var/lib/pgsql/data',
-        'confdir'              => '/var/lib/pgsql/data',
-        'needs_initdb'         => true,
-      }
+      # EL9 AppStream: PostgreSQL 13, EL10: 16, Fedora 44/45: 16 or later;
+      # all with the unversioned names and postgresql-setup for initdb.
+      $postgresql_package   = 'postgresql-server'
+      $postgresql_bindir    = '/usr/bin'
+      $postgresql_initdb    = '/usr/bin/postgresql-setup --initdb'
+      $postgresql_initdb_as = 'root'
       $base_packages        = ['openssl', 'cronie', 'rsync', 'sudo', 'logrotate']
-      $firewall_manage      = true
       $httpd_package        = 'httpd'
       $httpd_service        = 'httpd'
       $httpd_confdir        = '/etc/httpd/conf.d'
@@ -42,21 +30,18 @@ class fuel::params {
       $tftp_root            = '/var/lib/tftpboot'
     }
     'Suse': {
-      $postgresql_version = '16'
-      $postgresql_globals = {
-        'version'             => $postgresql_version,
-        'client_package_name' => "postgresql${postgresql_version}",
-        'server_package_name' => "postgresql${postgresql_version}-server",
-        'service_name'        => 'postgresql',
-        'bindir'              => "/usr/lib/postgresql${postgresql_version}/bin",
-        'datadir'             => '/var/lib/pgsql/data',
-        'confdir'             => '/var/lib/pgsql/data',
-        'needs_initdb'        => true,
-      }
-      $base_packages        = ['openssl', 'cron', 'rsync', 'sudo', 'logrotate']
-      # puppetlabs-firewall manages no iptables service on SUSE (firewalld is
-      # the distribution default); the rules are applied, not persisted.
-      $firewall_manage      = false
+      # Versioned package names on SUSE; Leap 16's default is assumed to be
+      # PostgreSQL 17 (unverified). The unit is `postgresql` for every version.
+      $postgresql_version   = '17'
+      $postgresql_package   = "postgresql${postgresql_version}-server"
+      $postgresql_bindir    = "/usr/lib/postgresql${postgresql_version}/bin"
+      $postgresql_initdb    = join([
+          "${postgresql_bindir}/initdb --pgdata=/var/lib/pgsql/data --encoding=UTF8",
+          '--auth-local=peer --auth-host=scram-sha-256',
+      ], ' ')
+      $postgresql_initdb_as = 'postgres'
+      # rsync itself comes with fuel::rsync's package on SUSE.
+      $base_packages        = ['openssl', 'cron', 'sudo', 'logrotate']
       $httpd_package        = 'apache2'
       $httpd_service        = 'apache2'
       $httpd_confdir        = '/etc/apache2/vhosts.d'
@@ -72,10 +57,13 @@ class fuel::params {
 
   # Identical on every supported distribution (kept here so that a
   # difference found later has one place to go).
+  $postgresql_service = 'postgresql'
+  $postgresql_datadir = '/var/lib/pgsql/data'
   $nginx_package      = 'nginx'
   $nginx_service      = 'nginx'
   $nginx_confdir      = '/etc/nginx/conf.d'
   $nginx_group        = 'nginx'
+  $rabbitmq_package   = 'rabbitmq-server'
   $rabbitmq_service   = 'rabbitmq-server'
   $rsyslog_package    = 'rsyslog'
   $rsyslog_service    = 'rsyslog'
@@ -85,14 +73,18 @@ class fuel::params {
   $dnsmasq_service    = 'dnsmasq'
   $keystone_package   = 'openstack-keystone'
   $keystone_group     = 'keystone'
+  $firewalld_package  = 'firewalld'
+  # Where commands are looked up (runuser, psql, rabbitmqctl, firewall-cmd...).
+  $exec_path          = ['/usr/sbin', '/usr/bin', '/sbin', '/bin']
 
   # Component name => RPM that provides it. undef: a distribution service
   # that Puppet installs itself, always deployed. A component with a
   # package is deployed only when that package is installed (see the
-  # fuel_packages fact and fuel::components).
+  # fuel_packages fact and fuel::components): EL10 may lack rabbitmq-server,
+  # only EL9 (RDO) has openstack-keystone.
   $component_packages = {
     'postgresql'  => undef,
-    'rabbitmq'    => undef,
+    'rabbitmq'    => 'rabbitmq-server',
     'mcollective' => 'mcollective',
     'astute'      => 'astute',
     'keystone'    => 'openstack-keystone',

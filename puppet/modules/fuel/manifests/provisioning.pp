@@ -13,7 +13,7 @@
 class fuel::provisioning (
   String $package = $fuel::params::dnsmasq_package,
   String $service = $fuel::params::dnsmasq_service,
-  Stdlib::Absolutepath $tftp_root = $fuel::params::tftp_root,
+  Fuel::Absolutepath $tftp_root = $fuel::params::tftp_root,
 ) inherits fuel::params {
   include fuel::settings
 
@@ -21,7 +21,9 @@ class fuel::provisioning (
     fail('fuel::provisioning needs ADMIN_NETWORK.dhcp_pool_start and dhcp_pool_end in the Fuel settings')
   }
 
-  ensure_packages([$package])
+  package { $package:
+    ensure => installed,
+  }
 
   file { $tftp_root:
     ensure => directory,

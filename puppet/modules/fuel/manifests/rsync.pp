@@ -14,11 +14,13 @@
 class fuel::rsync (
   String $package = $fuel::params::rsync_package,
   String $service = $fuel::params::rsync_service,
-  Stdlib::Absolutepath $puppet_path = '/etc/puppet',
-  Stdlib::Absolutepath $plugins_path = '/var/www/nailgun/plugins',
-  Stdlib::Port $port = 873,
+  Fuel::Absolutepath $puppet_path = '/etc/puppet',
+  Fuel::Absolutepath $plugins_path = '/var/www/nailgun/plugins',
+  Fuel::Port $port = 873,
 ) inherits fuel::params {
-  ensure_packages([$package])
+  package { $package:
+    ensure => installed,
+  }
 
   file { '/etc/rsyncd.conf':
     ensure  => file,

@@ -14,11 +14,13 @@
 class fuel::rsyslog (
   String $package = $fuel::params::rsyslog_package,
   String $service = $fuel::params::rsyslog_service,
-  Stdlib::Absolutepath $confdir = $fuel::params::rsyslog_confdir,
-  Stdlib::Port $port = 514,
-  Stdlib::Absolutepath $log_root = '/var/log/remote',
+  Fuel::Absolutepath $confdir = $fuel::params::rsyslog_confdir,
+  Fuel::Port $port = 514,
+  Fuel::Absolutepath $log_root = '/var/log/remote',
 ) inherits fuel::params {
-  ensure_packages([$package])
+  package { $package:
+    ensure => installed,
+  }
 
   file { $log_root:
     ensure => directory,

@@ -15,7 +15,7 @@ define fuel::secret_file (
   Sensitive[String] $content,
   String $group,
   Pattern[/\A0[0-7][0-4]0\z/] $mode = '0640',
-  Stdlib::Absolutepath $path = $title,
+  Fuel::Absolutepath $path = $title,
 ) {
   file { $path:
     ensure    => file,

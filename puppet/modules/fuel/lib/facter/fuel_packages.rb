@@ -6,11 +6,12 @@
 # The fuel class deploys a component only when its package is listed here
 # (or when fuel::components forces it), so a master node built without the
 # "upstream" package profile skips nailgun, ostf, astute... by
-# configuration instead of failing.
+# configuration instead of failing. rabbitmq-server and firewalld are
+# listed because not every target ships them (EL10: no known RabbitMQ).
 module FuelPackages
   PACKAGES = %w[
     fuel-nailgun fuel-ostf astute fuel-ui fuelmenu mcollective
-    openstack-keystone shotgun
+    openstack-keystone rabbitmq-server firewalld shotgun
   ].freeze unless const_defined?(:PACKAGES)
 
   # Parses `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\n' ...` output;

@@ -18,6 +18,9 @@ module FuelSpecHelpers
     FIXTURE_SETTINGS['mcollective']['password'],
   ].freeze
 
+  # Exec parameters that end up on a process' command line.
+  COMMAND_LINE_PARAMETERS = %i[command unless onlyif].freeze
+
   def settings
     FIXTURE_SETTINGS
   end
@@ -28,6 +31,20 @@ module FuelSpecHelpers
     raise "File[#{path}] not in the catalogue" unless resource
 
     resource[:content].to_s
+  end
+
+  # "Exec[title] param" for every command line of the catalogue that holds
+  # a credential, a password verifier, or a password option.
+  def secrets_on_command_lines
+    verifiers = catalogue.resources.select { |r| r.type == 'File' }
+                         .flat_map { |r| r[:content].to_s.scan(/SCRAM-SHA-256\$[^']+/) }
+    catalogue.resources.select { |r| r.type == 'Exec' }.flat_map do |r|
+      COMMAND_LINE_PARAMETERS.flat_map do |param|
+        Array(r[param]).map(&:to_s).select do |line|
+          (SECRETS + verifiers).any? { |s| line.include?(s) } || line.match?(/--password|PASSWORD=/i)
+        end.map { |_| "#{r.ref} #{param}" }
+      end
+    end
   end
 end
 

@@ -28,7 +28,8 @@ describe FuelPackages do
   it 'queries rpm for every component package' do
     allow(Facter::Core::Execution).to receive(:which).with('rpm').and_return('/usr/bin/rpm')
     expect(Facter::Core::Execution).to receive(:execute)
-      .with(a_string_including('/usr/bin/rpm -q', 'fuel-nailgun', 'fuel-ostf', 'astute', 'fuel-ui'), on_fail: nil)
+      .with(a_string_including('/usr/bin/rpm -q', 'fuel-nailgun', 'fuel-ostf', 'astute', 'fuel-ui', 'rabbitmq-server', 'firewalld'),
+            on_fail: nil)
       .and_return("fuel-ui 10.0.0-1\n")
     expect(described_class.query).to eq('fuel-ui' => '10.0.0-1')
   end
