@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
-from . import __version__, pipeline, signing
+from . import __version__, keyhome, pipeline, signing
 from . import publish as publish_stage
 from .backends import select_backend
 from .build import FAILED, SKIPPED
@@ -130,21 +132,45 @@ def settings_from(args: argparse.Namespace) -> pipeline.Settings:
         build_dir=args.build_dir.resolve(), dist_dir=args.dist_dir.resolve(),
         cache_dir=default_cache_dir(),
         keep=args.keep, keep_versions=args.keep_versions, wait_for_lock=not args.no_wait,
-        signing=signing.SigningConfig(args.sign_key, args.sign_key_file, args.passphrase_env),
+        # the passphrase variable leaves the environment here, before anything else runs
+        signing=signing.config_from(args.sign_key, args.sign_key_file, args.passphrase_env),
         base_url=args.base_url, config_root=args.config_dir.resolve())
+
+
+class Terminated(BaseException):
+    """SIGTERM: unwind like Ctrl-C, so that the signing process and a staged snapshot go."""
+
+
+def _terminate(number, frame) -> None:
+    raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     reporter = Reporter(sys.stderr, verbose=args.verbose)
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            return _main(args, reporter)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    return _main(args, reporter)
+
+
+def _main(args: argparse.Namespace, reporter: Reporter) -> int:
     try:
-        return COMMANDS[args.command](args, settings_from(args), reporter)
+        settings = settings_from(args)
+        keyhome.sweep_stale()  # what a SIGKILLed signing process left behind
+        return COMMANDS[args.command](args, settings, reporter)
     except UserError as error:
         reporter.warn(f"buildtool: error: {error}")
         return error.exit_status
     except KeyboardInterrupt:
         reporter.warn("buildtool: interrupted; the published repository is unchanged")
         return 130
+    except Terminated:
+        reporter.warn("buildtool: terminated; the published repository is unchanged")
+        return 128 + signal.SIGTERM
     except OSError as error:  # the machine said no (permissions, disk full): one line, not a trace
         where = f": {error.filename}" if error.filename else ""
         reporter.warn(f"buildtool: error: {error.strerror or error}{where} "
@@ -201,26 +227,26 @@ def cmd_render(args, settings, reporter) -> int:
 
 
 def cmd_build(args, settings, reporter) -> int:
-    with signing.signer(settings.signing) as signer:  # fuel-release ships the public key
-        return _run(args, settings, reporter, publish=False, signer=signer)
+    signer = signing.prepare(settings.signing)  # public key only: fuel-release ships it
+    return _run(args, settings, reporter, publish=False, signer=signer)
 
 
 def cmd_repo(args, settings, reporter) -> int:
-    with _signer(settings, reporter) as signer:
-        return _run(args, settings, reporter, publish=True, signer=signer)
+    return _run(args, settings, reporter, publish=True, signer=_signer(settings, reporter))
 
 
 def cmd_publish(args, settings, reporter) -> int:
     manifest, targets = pipeline.load(settings)
     graph = pipeline.plan_graph(manifest, settings)
     summary = {}
-    with _signer(settings, reporter) as signer:
-        for target in targets:
-            names = _graph_for(graph, target, reporter)[0].order()
-            rpms = pipeline.built_rpms(manifest, target, settings, names)
-            result = pipeline.publish(rpms, target, settings, signer)
-            summary[target.name] = _publish_json(result)
-            _report_publish(reporter, target.name, result)
+    signer = _signer(settings, reporter)
+    for target in targets:
+        names = _graph_for(graph, target, reporter)[0].order()
+        rpms = pipeline.built_rpms(manifest, target, settings, names)
+        result = pipeline.publish(rpms, target, settings, signer)
+        pipeline.record_releases(settings, target, names)
+        summary[target.name] = _publish_json(result)
+        _report_publish(reporter, target.name, result)
     if args.json:
         write_json({"targets": summary})
     return 0
@@ -237,6 +263,7 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
         graph, not_built = _graph_for(full_graph, target, reporter)
         rendered = pipeline.render(manifest, target, settings, graph)
         fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer, sandbox)
+        pipeline.assign_releases(manifest, rendered, fetched, target, settings)
         reporter.start_build(len(rendered), target.name)
         outcomes = pipeline.build(manifest, target, settings, graph, rendered, fetched, backend,
                                   reporter.event)
@@ -255,6 +282,7 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
                     signer)
                 target_summary["publish"] = _publish_json(result)
                 _report_publish(reporter, target.name, result)
+                pipeline.record_releases(settings, target, good)
             if failed:
                 reporter.warn(f"{target.name}: published without the failed and skipped packages")
         summary[target.name] = target_summary
@@ -279,11 +307,13 @@ def _graph_for(graph, target, reporter):
     return target_graph, not_built
 
 
-def _signer(settings, reporter):
+def _signer(settings, reporter) -> signing.Signer | None:
+    """The key resolved and its public half exported, before any build; signing itself happens
+    in a separate process when publish needs it."""
     if not settings.signing.enabled:
         reporter.warn("buildtool: warning: publishing unsigned (no --sign-key): the .repo files "
                       "say gpgcheck=0; fine for local work, not for a release")
-    return signing.signer(settings.signing)
+    return signing.prepare(settings.signing)
 
 
 def _targets_without_manifest(settings):
@@ -346,8 +376,7 @@ def cmd_release_files(args, settings, reporter) -> int:
     targets = _targets_without_manifest(settings)
     if len(targets) != 1:
         raise UserError("release-files writes one target's files", "give exactly one --target")
-    with _signer(settings, reporter) as signer:
-        written = pipeline.release_files(args.out, targets[0], settings, signer)
+    written = pipeline.release_files(args.out, targets[0], settings, _signer(settings, reporter))
     reporter.info(f"{targets[0].name}: wrote {', '.join(p.name for p in written)} in {args.out}")
     return 0
 

@@ -24,6 +24,7 @@ DEP_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._+()/-]*)(\s+(<|<=|=|>=|>)\s+([A-Z
 UNIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]*@?$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 COMMENT_RE = re.compile(r"^[A-Za-z0-9 ._,()/+-]*$")
+PG_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 MULTILINE_FIELDS = {"description", "content"}
@@ -107,6 +108,7 @@ class InstallFile:
     dest: str
     src: str | None = None  # relative to the unpacked source tree; a directory is copied whole
     content: str | None = None  # or the file's text, written by the manifest (e.g. a wrapper)
+    generated: Literal["backup-set"] | None = None  # or a file buildtool derives from the manifest
     mode: str = "0644"
     config: bool = False  # a file the operator may edit: %config(noreplace)
 
@@ -117,6 +119,14 @@ class Logrotate:
     frequency: Literal["daily", "weekly", "monthly"] = "weekly"
     rotate: int = 4
     su: str | None = None  # "user group" owning the log directory
+
+
+@dataclass(frozen=True)
+class Database:
+    """A PostgreSQL database the package's service uses: part of the backup set."""
+
+    name: str
+    owner: str  # the PostgreSQL role that owns it (created by fuel-deploy)
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,7 @@ class Package:
     tmpfiles: list[str] = field(default_factory=list)
     logrotate: list[Logrotate] = field(default_factory=list)
     subpackages: list[Subpackage] = field(default_factory=list)
+    databases: list[Database] = field(default_factory=list)
     source_date_epoch: int | None = None
 
 
@@ -222,6 +233,7 @@ def load_manifest(path: Path, *, profiles: list[str] | None = None,
     for name, package in packages.items():
         _check_package(package, ("packages", name), positions, path.parent)
     _check_cross_references(packages, positions, known_dependencies or {})
+    _check_databases(packages, positions)
     selected = {name: pkg for name, pkg in packages.items() if pkg.profile in active}
     selected = _apply_source_overrides(selected, source_overrides or {}, packages)
     manifest = Manifest(path, manifest_file.defaults, selected, active, positions)
@@ -294,8 +306,8 @@ def _check_package(package: Package, path: KeyPath, positions: Positions, root: 
         if not NAME_RE.match(command):
             fail(("commands", i), f"'{command}' is not a command name")
     for i, item in enumerate(package.install):
-        if (item.src is None) == (item.content is None):
-            fail(("install", i), "give exactly one of 'src' or 'content'")
+        if [item.src, item.content, item.generated].count(None) != 2:
+            fail(("install", i), "give exactly one of 'src', 'content' or 'generated'")
         if item.src is not None and (not REL_PATH_RE.match(item.src) or ".." in item.src.split("/")):
             fail(("install", i, "src"), f"'{item.src}' must be a relative path inside the source",
                  "no leading '/', no '..'")
@@ -484,6 +496,23 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
                 raise SchemaError(positions, path + sub,
                                   f"'{claim.removeprefix('unit:')}' is also declared at {where}")
             seen[claim] = path + sub
+
+
+def _check_databases(packages: dict[str, Package], positions: Positions) -> None:
+    """Database and role names are plain PostgreSQL identifiers; a database has one declaration."""
+    declared: dict[str, str] = {}
+    for name, package in packages.items():
+        for i, database in enumerate(package.databases):
+            for key in ("name", "owner"):
+                if not PG_NAME_RE.match(getattr(database, key)):
+                    raise SchemaError(positions, ("packages", name, "databases", i, key),
+                                      f"'{getattr(database, key)}' is not a PostgreSQL name",
+                                      "lower-case letters, digits and _, at most 63 characters")
+            if database.name in declared:
+                raise SchemaError(positions, ("packages", name, "databases", i, "name"),
+                                  f"database '{database.name}' is declared twice",
+                                  f"it is already declared by {declared[database.name]}")
+            declared[database.name] = name
 
 
 def _check_dependency(name: str, path: KeyPath, rpm_names: dict[str, str], positions: Positions,

@@ -5,6 +5,7 @@ Each function takes the previous stage's output and returns its own; the CLI cal
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from . import build as build_stage
 from . import publish as publish_stage
+from . import releases as release_stage
 from . import render as render_stage
 from . import repofiles
 from .backends import Backend
@@ -89,6 +91,40 @@ def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedP
     return fetched
 
 
+def assign_releases(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
+                    fetched: dict[str, FetchedSource | None], target: TargetProfile,
+                    settings: Settings, history_from: Settings | None = None
+                    ) -> dict[str, release_stage.Release]:
+    """Decide each package's Release from the published history (of `history_from`'s
+    repository, default this run's) and write it with the changelog into the specs. The
+    decisions are kept in the build state so that a standalone publish can record them."""
+    floors = {name: (manifest.packages[name].version, manifest.packages[name].release)
+              for name in rendered}
+    decided = release_stage.assign_releases(
+        rendered, fetched, floors, history_file(history_from or settings, target),
+        manifest.defaults.packager)
+    state = target_root(settings, target) / "state" / "releases.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({name: dataclasses.asdict(r) for name, r in decided.items()}))
+    return decided
+
+
+def record_releases(settings: Settings, target: TargetProfile, names: list[str]) -> None:
+    """After a publish: the published packages' releases join the history."""
+    state = target_root(settings, target) / "state" / "releases.json"
+    try:
+        decided = json.loads(state.read_text())
+    except (OSError, ValueError):
+        return
+    release_stage.record(history_file(settings, target),
+                         {name: release_stage.Release(**decided[name])
+                          for name in names if name in decided})
+
+
+def history_file(settings: Settings, target: TargetProfile) -> Path:
+    return publish_stage.repo_dir(settings.dist_dir, target.name) / release_stage.HISTORY_FILE
+
+
 def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: Graph,
           rendered, fetched, backend: Backend, on_event) -> dict[str, build_stage.PackageOutcome]:
     inputs = {name: build_stage.PackageInput(
@@ -145,7 +181,7 @@ def release_files(out: Path, target: TargetProfile, settings: Settings,
     config = repofiles.load_repo_config(settings.config_root)
     base_url = repofiles.base_url_for(config, settings.dist_dir, settings.base_url)
     return repofiles.write_release_files(out, config, target, base_url,
-                                         signer.public_key() if signer else None)
+                                         signer.public_key if signer else None)
 
 
 def plan_graph(manifest: Manifest, settings: Settings) -> Graph:

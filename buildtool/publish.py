@@ -20,6 +20,7 @@ the metadata of everything else (same name, size and mtime).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import fcntl
 import hashlib
@@ -28,12 +29,14 @@ import os
 import shutil
 import signal
 import subprocess
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from . import snapshot_check
 from .errors import StageFailed, ToolMissing, UserError
+from .repofiles import INSTALLED_KEY_DIR
 from .signing import Signer
 from .sources import file_sha256
 from .tooloutput import last_line
@@ -43,6 +46,13 @@ RECORD = "snapshot.json"
 PACKAGES = "Packages"
 COMPS = "comps.xml"
 KILL_AT_ENV = "BUILDTOOL_PUBLISH_KILL_AT"  # tests: SIGKILL this process at a named checkpoint
+# Room a publish needs besides the RPMs it copies: createrepo_c's files (sqlite databases are
+# built uncompressed, then compressed) and the snapshot's own small files. Generous on purpose.
+METADATA_BYTES_PER_RPM = 16 * 1024
+METADATA_BYTES = 4 * 1024 * 1024
+METADATA_INODES = 64
+
+LINK, COPY, SIGN = "link", "copy", "sign"  # how a file gets into the new snapshot
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ class Entry:
     origin: str  # sha256 of the build output it was published from (before signing)
     head: bool = True  # False: an older version kept for downgrades
     stamp: str = ""  # size:mtime:inode of that build output, to skip re-hashing unchanged files
+    sha256: str = ""  # of the file as published (signed: differs from origin)
+    file_stamp: str = ""  # size:mtime:inode of the published file, to skip re-hashing it
 
     @property
     def key(self) -> tuple[str, str]:
@@ -156,28 +168,53 @@ def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5,
                                  len(previous.entries) - len(previous.heads), signer is not None)
         heads = _head_entries(rpms, origins, stamps, previous)
         retained = _retained_entries(heads, previous, keep_versions)
+        plan = _plan_files(heads + retained, rpms, current, previous, fingerprint)
+        check_free_space(snapshots, *_room_needed(plan, snapshots))
         staging = snapshots / f"{TMP_PREFIX}{snapshot_id()}"
-        to_sign = _fill_snapshot(staging, heads, rpms, retained, current, previous, fingerprint)
-        _checkpoint("filled")
-        if signer:
-            signer.sign_rpms(to_sign)
-        _checkpoint("signed")
-        groupfile = _write_client_files(staging, client_files, signer, heads)
-        _run_createrepo(createrepo, staging, groupfile)
-        _checkpoint("createrepo")
-        if signer:
-            signer.sign_detached(staging / "repodata" / "repomd.xml")
-        _checkpoint("metadata-signed")
-        final = snapshots / staging.name.removeprefix(TMP_PREFIX)
-        record = Record(final.name, _now_iso(), fingerprint, client_digest,
-                        tuple(heads + retained))
-        write_record(staging, record)
-        staging.rename(final)
+        try:
+            entries = _write_snapshot(staging, plan, current, previous, signer, client_files,
+                                      createrepo)
+            final = snapshots / staging.name.removeprefix(TMP_PREFIX)
+            write_record(staging, Record(final.name, _now_iso(), fingerprint, client_digest,
+                                         tuple(entries)))
+            staging.rename(final)
+        except OSError as error:  # our own writes (the disk is full?): one line, not a list
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StageFailed(f"cannot write snapshot {staging.name}: {_first_reason(error)}",
+                              f"is the disk full? {snapshot_check.UNCHANGED}") from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         _checkpoint("renamed")
         switch_current(repo, final)
         _checkpoint("switched")
         prune(snapshots, keep, keep_also=final)
         return PublishResult(repo, final, True, len(heads), len(retained), signer is not None)
+
+
+def _write_snapshot(staging: Path, plan: list[tuple[Entry, str, str]], current: Path | None,
+                    previous: Record | None, signer: Signer | None,
+                    client_files: ClientFiles | None,
+                    createrepo: str) -> list[Entry]:
+    """Fill, sign, index and check the staging snapshot; return its entries with digests."""
+    _fill_snapshot(staging, plan, current)
+    _checkpoint("filled")
+    to_sign = [staging / PACKAGES / entry.file for entry, _, how in plan if how == SIGN]
+    with signer.session() if signer else nullcontext() as session:  # only now: builds are over
+        if session:
+            session.sign_rpms(to_sign)
+        _checkpoint("signed")
+        groupfile = _write_client_files(staging, client_files, signer, [e for e, _, _ in plan])
+        _run_createrepo(createrepo, staging, groupfile)
+        _checkpoint("createrepo")
+        if session:
+            session.sign_detached(staging / "repodata" / "repomd.xml")
+    _checkpoint("metadata-signed")
+    entries = _with_digests(staging, [entry for entry, _, _ in plan], previous)
+    primary = snapshot_check.check_metadata(
+        staging, {e.file: (int(e.file_stamp.split(":")[0]), e.sha256) for e in entries})
+    _check_signing(staging, plan, primary, signer, client_files)
+    return entries
 
 
 def snapshot_id() -> str:
@@ -261,36 +298,129 @@ def _retained_entries(heads: list[Entry], previous: Record | None,
         if older is None or entry.file in head_files or entry.file in {e.file for e in older}:
             continue
         if len(older) < keep_versions - 1:
-            older.append(Entry(entry.file, entry.name, entry.evr, entry.arch, entry.origin,
-                               head=False))
+            older.append(dataclasses.replace(entry, head=False, stamp=""))
     return [entry for older in by_key.values() for entry in older]
 
 
-def _fill_snapshot(staging: Path, heads: list[Entry], rpms: list[Path], retained: list[Entry],
-                   current: Path | None, previous: Record | None,
-                   fingerprint: str | None) -> list[Path]:
-    """Populate Packages/; return the files that still need a signature."""
-    packages = staging / PACKAGES
-    packages.mkdir(parents=True)
+def _plan_files(entries: list[Entry], rpms: list[Path], current: Path | None,
+                previous: Record | None, fingerprint: str | None) -> list[tuple[Entry, str, str]]:
+    """(entry, source file, LINK/COPY/SIGN) for every RPM of the new snapshot."""
     sources = {rpm.name: str(rpm) for rpm in rpms}
     published = f"{current / PACKAGES}/" if current else ""
     reusable = {(e.file, e.origin) for e in previous.entries} if previous else set()
     same_signer = previous is not None and previous.signed_by == fingerprint
-    to_sign = []
-    for entry in heads + retained:
-        dest = f"{packages}/{entry.file}"
+    plan = []
+    for entry in entries:
         if same_signer and (entry.file, entry.origin) in reusable:
-            _link_or_copy(published + entry.file, dest)
-        elif fingerprint:
-            shutil.copy2(sources.get(entry.file) or published + entry.file, dest)
-            to_sign.append(Path(dest))
+            plan.append((entry, published + entry.file, LINK))  # already signed, if signing
+        elif fingerprint:  # a copy: rpmsign rewrites the file, never the build output
+            plan.append((entry, sources.get(entry.file) or published + entry.file, SIGN))
         else:  # unsigned: the build output itself (older versions: as the previous snapshot had it)
-            _link_or_copy(sources.get(entry.file) or published + entry.file, dest)
+            plan.append((entry, sources.get(entry.file) or published + entry.file, LINK))
+    return plan
+
+
+def _fill_snapshot(staging: Path, plan: list[tuple[Entry, str, str]], current: Path | None) -> None:
+    packages = staging / PACKAGES
+    packages.mkdir(parents=True)
+    for entry, source, how in plan:
+        dest = f"{packages}/{entry.file}"
+        if how == LINK:
+            _link_or_copy(source, dest)
+        else:
+            shutil.copy2(source, dest)
     if current and (current / "repodata").is_dir():
         # createrepo_c --update reuses these entries for unchanged files (same name, size, mtime);
         # it writes a new repodata/ and never edits old files, so links are safe and cheap
         shutil.copytree(current / "repodata", staging / "repodata", copy_function=_link_or_copy)
-    return to_sign
+
+
+def _room_needed(plan: list[tuple[Entry, str, str]], snapshots: Path) -> tuple[int, int]:
+    """(bytes, inodes) a new snapshot takes: copied RPMs (links across filesystems are copies
+    too) and metadata. Links within the filesystem take neither."""
+    device = os.stat(snapshots).st_dev
+    devices: dict[str, int] = {}  # by directory: a link needs no stat of its file
+    copied = 0
+    inodes = METADATA_INODES
+    for _, source, how in plan:
+        directory = os.path.dirname(source)
+        if directory not in devices:
+            devices[directory] = os.stat(directory).st_dev
+        if how != LINK or devices[directory] != device:
+            copied += os.stat(source).st_size
+            inodes += 1
+    return copied + METADATA_BYTES + METADATA_BYTES_PER_RPM * len(plan), inodes
+
+
+def check_free_space(directory: Path, needed_bytes: int, needed_inodes: int) -> None:
+    """Refuse up front what would not fit: createrepo_c exits 0 even when it ran out of room."""
+    stats = os.statvfs(directory)
+    free_bytes = stats.f_bavail * stats.f_frsize
+    short = []
+    if free_bytes < needed_bytes:
+        short.append(f"{_size(needed_bytes)} (free: {_size(free_bytes)})")
+    if stats.f_files and stats.f_favail < needed_inodes:  # f_files 0: no inode limit (btrfs)
+        short.append(f"{needed_inodes} inodes (free: {stats.f_favail})")
+    if short:
+        raise StageFailed(f"{directory}: not enough room for a new snapshot, it needs about "
+                          f"{' and '.join(short)}",
+                          "free space there or lower --keep; the current snapshot is unchanged")
+
+
+def _size(count: int) -> str:
+    return f"{count / (1 << 20):.1f} MiB"
+
+
+def _with_digests(staging: Path, entries: list[Entry], previous: Record | None) -> list[Entry]:
+    """Each entry with the sha256 and stat stamp of its file as published. A file whose stamp
+    is known (linked from the previous snapshot or the build output) keeps the known digest;
+    only new files (signed copies) are hashed."""
+    known = {(e.file, e.file_stamp): e.sha256 for e in previous.entries if e.sha256} \
+        if previous else {}
+    known.update({(e.file, e.stamp): e.origin for e in entries if e.head and e.stamp})
+    packages = f"{staging / PACKAGES}/"
+    result = []
+    for entry in entries:
+        try:
+            file_stamp = _stamp(packages + entry.file)
+        except FileNotFoundError:
+            raise snapshot_check.refuse(staging, f"{PACKAGES}/{entry.file} is missing",
+                                        f"is the disk full? {snapshot_check.UNCHANGED}") from None
+        sha256 = known.get((entry.file, file_stamp)) or file_sha256(Path(packages + entry.file))
+        result.append(Entry(entry.file, entry.name, entry.evr, entry.arch, entry.origin,
+                            entry.head, entry.stamp, sha256, file_stamp))
+    return result
+
+
+def _first_reason(error: OSError) -> str:
+    if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list):
+        return str(error.args[0][0][2])  # copytree collects (source, destination, why)
+    return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
+
+
+def _stamp(path: str | Path) -> str:
+    info = os.stat(path)
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+
+
+def _check_signing(staging: Path, plan: list[tuple[Entry, str, str]],
+                   primary: snapshot_check.Primary, signer: Signer | None,
+                   client_files: ClientFiles | None) -> None:
+    """RPMs signed now, repomd.xml.asc and any new package shipping the key agree on one key."""
+    key_name = client_files.key_name if client_files else "RPM-GPG-KEY-fuel"
+    key_path = f"{INSTALLED_KEY_DIR}/{key_name}"
+    # the heads signed now (the others were checked when first published); unsigned: all heads
+    fresh = {entry.file for entry, _, how in plan if entry.head and (how == SIGN or not signer)}
+    releases = [staging / href for href in primary.shipping(key_path)
+                if href.removeprefix(f"{PACKAGES}/") in fresh]
+    if not signer and not releases:
+        return
+    snapshot_check.check_signing(
+        staging, fingerprint=signer.fingerprint if signer else None,
+        key_option=signer.option if signer else "",
+        public_key=signer.public_key if signer else "",
+        new_signed=[staging / PACKAGES / entry.file for entry, _, how in plan if how == SIGN],
+        releases=releases, key_path=key_path)
 
 
 def _link_or_copy(source: str | Path, dest: str | Path) -> None:
@@ -301,15 +431,15 @@ def _link_or_copy(source: str | Path, dest: str | Path) -> None:
 
 
 def _write_client_files(staging: Path, client_files: ClientFiles | None, signer: Signer | None,
-                        heads: list[Entry]) -> Path | None:
+                        entries: list[Entry]) -> Path | None:
     """The .repo file, the public key and comps.xml (returned, for createrepo_c --groupfile)."""
     if client_files is None:
         return None
     (staging / client_files.repo_file_name).write_text(client_files.repo_file(signer is not None))
     if signer:
-        (staging / client_files.key_name).write_text(signer.public_key())
+        (staging / client_files.key_name).write_text(signer.public_key)
     comps = staging / COMPS
-    comps.write_text(client_files.comps({entry.name for entry in heads}))
+    comps.write_text(client_files.comps({entry.name for entry in entries if entry.head}))
     return comps
 
 

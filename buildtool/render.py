@@ -20,7 +20,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import units
+from . import backupset, units
 from .errors import UserError
 from .graph import Graph, internal_dependencies, unavailable_on
 from .manifest import DEP_RE, Manifest, Package
@@ -112,7 +112,7 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
     specs_dir.mkdir(parents=True, exist_ok=True)
     sources_dir.mkdir(parents=True, exist_ok=True)
     package = for_target(package, target)
-    generated = _write_generated_files(manifest, package, sources_dir)
+    generated = _write_generated_files(manifest, package, sources_dir, target)
     context = _context(manifest, package, target, generated)
     try:
         template = env.get_template(f"{package.kind}.spec.j2")
@@ -155,7 +155,8 @@ def for_target(package: Package, target: TargetProfile) -> Package:
     return dataclasses.replace(package, config_files=configs)
 
 
-def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Path) -> list[str]:
+def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Path,
+                           target: TargetProfile) -> list[str]:
     """Write units, sysusers, tmpfiles, logrotate, configs and patches; return their names."""
     files: dict[str, bytes] = {}
     for service in package.services:
@@ -173,6 +174,9 @@ def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Pa
     for index, item in enumerate(package.install):
         if item.content is not None:
             files[_install_source_name(index, item.dest)] = item.content.encode()
+        elif item.generated == "backup-set":
+            text = backupset.backup_set(manifest, target.name).to_json()
+            files[_install_source_name(index, item.dest)] = text.encode()
     for patch in package.patches:
         files[posixpath.basename(patch)] = (manifest.root / patch).read_bytes()
     for name, content in files.items():
@@ -218,7 +222,7 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
         add(f"{package.name}.logrotate", f"/etc/logrotate.d/{package.name}", "0644",
             "%config(noreplace) ")
     for index, item in enumerate(package.install):
-        if item.content is not None:
+        if item.content is not None or item.generated is not None:
             add(_install_source_name(index, item.dest), item.dest, item.mode,
                 "%config(noreplace) " if item.config else "")
     for index, config in enumerate(package.config_files):

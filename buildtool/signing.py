@@ -1,180 +1,207 @@
-"""GPG signing of RPMs (rpmsign) and of repository metadata (detached, armored).
+"""GPG signing of RPMs (rpmsign) and repository metadata, kept away from the builds.
 
-A key is named by id (looked up in GNUPGHOME, the caller's keyring) or given as an armored secret
-key file, imported into a private, temporary GNUPGHOME for the run. The passphrase comes from an
-environment variable named by the caller (handed to gpg in a private 0600 file, never on a command
-line or in a log) or, without one, from gpg-agent.
+Three moments:
+1. Argument parsing: the passphrase variable (--passphrase-env) is read and removed from this
+   process's environment at once (also from the copy /proc/PID/environ shows), so no build ever
+   inherits or reads it. `SigningConfig` keeps the value in memory only.
+2. `prepare()`, before the builds: find the key and export its PUBLIC key (fuel-release ships it).
+   A key in a keyring is read without gpg-agent; a key file is imported by the signing process,
+   which removes it again at once. No secret is anywhere a build can read.
+3. `Signer.session()`, after the builds: the signing process (signing_process.py) gets the key and
+   passphrase on a pipe and signs in a private directory that is gone when the session ends.
+
+A key is named by id (looked up in GNUPGHOME) or given as an armored secret key file. Without
+--passphrase-env, a keyring's key is used through the caller's own gpg-agent.
 """
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
-import shutil
 import subprocess
-import tempfile
+import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .errors import StageFailed, ToolMissing, UserError
-from .tooloutput import last_line
+from . import gpg, keyhome
+from .errors import EXIT_USAGE, StageFailed, UserError
 
-GPG = "/usr/bin/gpg"  # rpm's %__gpg names gpg2, absent on Debian (ENVIRONMENT pitfall 7)
+SESSION_CLOSE_SECONDS = 30
 
 
 @dataclass(frozen=True)
 class SigningConfig:
-    """What the user asked for; resolved into a Signer by `signer()`."""
+    """What the user asked for, with the passphrase already taken out of the environment."""
 
     key_id: str | None = None
     key_file: Path | None = None
-    passphrase_env: str | None = None  # name of the environment variable holding the passphrase
+    passphrase: str | None = field(default=None, repr=False, compare=False)
+    gnupghome: Path | None = None  # the keyring of key_id; default $GNUPGHOME or ~/.gnupg
 
     @property
     def enabled(self) -> bool:
         return bool(self.key_id or self.key_file)
 
 
+def config_from(key_id: str | None, key_file: Path | None,
+                passphrase_env: str | None) -> SigningConfig:
+    """The user's signing options; the passphrase variable leaves the environment here."""
+    passphrase = take_variable(passphrase_env) if passphrase_env else None
+    if passphrase_env and passphrase is None:
+        raise UserError(f"--passphrase-env {passphrase_env}: the variable is not set",
+                        f"export {passphrase_env}=... or leave the option out to use gpg-agent")
+    return SigningConfig(key_id, key_file, passphrase)
+
+
+def take_variable(name: str) -> str | None:
+    """Read an environment variable and remove it, from os.environ (so no child inherits it) and
+    from the process's initial environment block (so /proc/PID/environ no longer shows it)."""
+    value = os.environ.pop(name, None)  # unsetenv() first: it looks for NAME= in the block
+    _scrub_initial_environment(name)
+    return value
+
+
 @dataclass(frozen=True)
 class Signer:
+    """A key ready to sign with. Builds may see the fingerprint and the public key; the rest only
+    ever reaches the signing process."""
+
     fingerprint: str
-    gnupghome: Path | None  # None: the caller's GNUPGHOME (or ~/.gnupg)
-    passphrase_file: Path | None
+    public_key: str
+    config: SigningConfig = field(repr=False)
+
+    @property
+    def option(self) -> str:
+        """The command-line option that names this key again."""
+        if self.config.key_file:
+            return f"--sign-key-file {self.config.key_file}"
+        return f"--sign-key {self.fingerprint}"
+
+    @contextmanager
+    def session(self) -> Iterator[SigningSession]:
+        """The signing process, for as long as the block runs; it cleans up when it ends."""
+        with _signing_process(self.config) as session:
+            if session.fingerprint != self.fingerprint:
+                raise StageFailed(f"the signing key changed since the builds started "
+                                  f"({self.fingerprint} -> {session.fingerprint})",
+                                  "run the command again")
+            yield session
+
+
+def prepare(config: SigningConfig) -> Signer | None:
+    """The run's Signer (None when signing is off), resolved before any build runs."""
+    if not config.enabled:
+        return None
+    gpg.require_gpg()
+    if config.key_file:
+        if not config.key_file.is_file():
+            raise UserError(f"--sign-key-file {config.key_file}: no such file")
+        public_only = SigningConfig(key_file=config.key_file)
+        with _signing_process(public_only) as session:
+            return Signer(session.fingerprint, session.public_key, config)
+    home = config.gnupghome or gpg.default_home()
+    fingerprint = gpg.only_secret_key(home, config.key_id, f"GNUPGHOME ({home})")
+    public_key = gpg.export_public(home, fingerprint)
+    if not public_key:
+        raise StageFailed(f"gpg could not export the public key {fingerprint}")
+    return Signer(fingerprint, public_key, _with_home(config, home))
+
+
+class SigningSession:
+    """This side of the pipe to the signing process."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.process = process
+        self.fingerprint = ""
+        self.public_key = ""
+
+    def open(self, config: SigningConfig) -> None:
+        reply = self._ask({"open": {
+            "key_id": config.key_id,
+            "key_file": str(config.key_file.resolve()) if config.key_file else None,
+            "gnupghome": str(config.gnupghome or gpg.default_home()),
+            "passphrase": config.passphrase}})
+        self.fingerprint, self.public_key = reply["fingerprint"], reply["public_key"]
 
     def sign_rpms(self, rpms: list[Path]) -> None:
-        """Add a signature to each RPM in place (rpmsign rewrites the file's own inode)."""
-        if not rpms:
-            return
-        extra = " ".join(self._gpg_options())
-        args = [_tool("rpmsign", "rpm-sign"), "--addsign",
-                "--define", f"__gpg {GPG}", "--define", f"_gpg_name {self.fingerprint}",
-                "--define", f"_gpg_sign_cmd_extra_args {extra}", *map(str, rpms)]
-        result = subprocess.run(args, capture_output=True, text=True, env=self._env(),
-                                stdin=subprocess.DEVNULL)
-        if result.returncode != 0:
-            raise StageFailed(f"rpmsign failed: {last_line(result.stderr)}",
-                              "check the key and its passphrase; the previous snapshot is "
-                              "still current")
+        if rpms:
+            self._ask({"sign_rpms": [str(rpm.resolve()) for rpm in rpms]})
 
     def sign_detached(self, path: Path) -> Path:
-        """Write `path`.asc, an armored detached signature (repomd.xml.asc for dnf)."""
-        signature = path.with_name(path.name + ".asc")
-        args = [GPG, *self._gpg_options(), "--yes", "--armor", "--detach-sign",
-                "--local-user", self.fingerprint, "--output", str(signature), str(path)]
-        result = subprocess.run(args, capture_output=True, text=True, env=self._env(),
-                                stdin=subprocess.DEVNULL)
-        if result.returncode != 0:
-            raise StageFailed(f"gpg could not sign {path.name}: {last_line(result.stderr)}",
-                              "check the key and its passphrase")
-        return signature
+        return Path(self._ask({"sign_detached": str(path.resolve())})["signature"])
 
-    def public_key(self) -> str:
-        result = subprocess.run([GPG, "--batch", "--armor", "--export", self.fingerprint],
-                                capture_output=True, text=True, env=self._env())
-        if result.returncode != 0 or "BEGIN PGP PUBLIC KEY BLOCK" not in result.stdout:
-            raise StageFailed(f"gpg could not export the public key {self.fingerprint}")
-        return result.stdout
+    def close(self, interrupt: bool = False) -> None:
+        """End of input (or SIGTERM when interrupted): the process removes its private
+        directory and agent, then exits."""
+        try:
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
+        if interrupt:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=SESSION_CLOSE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.terminate()  # SIGTERM: it still cleans up
+            self.process.wait()
 
-    def _gpg_options(self) -> list[str]:
-        options = ["--batch", "--no-tty"]
-        if self.passphrase_file:
-            options += ["--pinentry-mode", "loopback", "--passphrase-file",
-                        str(self.passphrase_file)]
-        return options
-
-    def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        if self.gnupghome:
-            env["GNUPGHOME"] = str(self.gnupghome)
-        return env
+    def _ask(self, request: dict) -> dict:
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            raise StageFailed(f"the signing process ended unexpectedly (status "
+                              f"{self.process.wait()})", "the previous snapshot is still current")
+        reply = json.loads(line)
+        if "error" in reply:
+            kind = UserError if reply.get("status") == EXIT_USAGE else StageFailed
+            raise kind(reply["error"], reply.get("hint"))
+        return reply
 
 
 @contextmanager
-def signer(config: SigningConfig) -> Iterator[Signer | None]:
-    """The run's Signer (None when signing is off); private files are removed on exit."""
-    if not config.enabled:
-        yield None
-        return
-    if not Path(GPG).exists():
-        raise ToolMissing(f"{GPG} is not installed", "install gnupg")
-    with tempfile.TemporaryDirectory(prefix="buildtool-sign-") as private:
-        os.chmod(private, 0o700)
-        passphrase_file = _passphrase_file(config.passphrase_env, Path(private))
-        home = _import_key_file(config.key_file, Path(private) / "gnupg") if config.key_file \
-            else None
-        try:
-            fingerprint = _fingerprint(config.key_id, home)
-            yield Signer(fingerprint, home, passphrase_file)
-        finally:
-            if home:
-                stop_agent(home)
+def _signing_process(config: SigningConfig) -> Iterator[SigningSession]:
+    keyhome.sweep_stale()
+    process = subprocess.Popen([sys.executable, "-m", "buildtool.signing_process"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    session = SigningSession(process)
+    try:
+        session.open(config)
+        yield session
+    except BaseException:  # SIGTERM, Ctrl-C, a failure: no point in letting it finish its work
+        session.close(interrupt=True)
+        raise
+    session.close()
+
+
+def _with_home(config: SigningConfig, home: Path) -> SigningConfig:
+    return SigningConfig(config.key_id, config.key_file, config.passphrase, home)
 
 
 def stop_agent(gnupghome: Path) -> None:
-    """gpg starts a gpg-agent per home; stop the one of a home we created (pitfall 9)."""
-    subprocess.run(["gpgconf", "--homedir", str(gnupghome), "--kill", "gpg-agent"],
-                   capture_output=True)
+    """Stop the gpg-agent gpg started for `gnupghome` (ENVIRONMENT pitfall 9)."""
+    keyhome.stop_agent(gnupghome)
 
 
-def _passphrase_file(variable: str | None, private: Path) -> Path | None:
-    if not variable:
-        return None
-    value = os.environ.get(variable)
-    if value is None:
-        raise UserError(f"--passphrase-env {variable}: the variable is not set",
-                        f"export {variable}=... or leave the option out to use gpg-agent")
-    path = private / "passphrase"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
-    return path
-
-
-def _import_key_file(key_file: Path, home: Path) -> Path:
-    if not key_file.is_file():
-        raise UserError(f"--sign-key-file {key_file}: no such file")
-    home.mkdir(mode=0o700)
-    result = subprocess.run([GPG, "--batch", "--homedir", str(home), "--import", str(key_file)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        stop_agent(home)
-        raise UserError(f"--sign-key-file {key_file}: gpg cannot import it "
-                        f"({last_line(result.stderr)})", "give an armored secret key export")
-    return home
-
-
-def _fingerprint(key_id: str | None, home: Path | None) -> str:
-    """The one secret key meant: `key_id` in the keyring, or the only key of a key file."""
-    args = [GPG, "--batch", "--with-colons", "--list-secret-keys"]
-    if home:
-        args[1:1] = ["--homedir", str(home)]
-    if key_id:
-        args.append(key_id)
-    result = subprocess.run(args, capture_output=True, text=True)
-    fingerprints = _primary_fingerprints(result.stdout) if result.returncode == 0 else []
-    if len(fingerprints) != 1:
-        where = "key file" if home else f"GNUPGHOME ({os.environ.get('GNUPGHOME', '~/.gnupg')})"
-        found = "no" if not fingerprints else f"{len(fingerprints)}"
-        raise UserError(f"{found} secret key(s) matching '{key_id or '*'}' in the {where}",
-                        "name exactly one secret key with --sign-key (an id or fingerprint)")
-    return fingerprints[0]
-
-
-def _primary_fingerprints(colons: str) -> list[str]:
-    fingerprints, after_primary = [], False
-    for line in colons.splitlines():
-        fields = line.split(":")
-        if fields[0] == "sec":
-            after_primary = True
-        elif fields[0] == "fpr" and after_primary:
-            fingerprints.append(fields[9])
-            after_primary = False
-    return fingerprints
-
-
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise ToolMissing(f"{name} is not installed", f"install {package} (run 'make tools')")
-    return path
+def _scrub_initial_environment(name: str) -> None:
+    """Overwrite NAME=value in the environment block the kernel shows as /proc/PID/environ:
+    unsetenv() only drops a pointer to it, the text itself stays there."""
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()  # fields 3.. of proc(5)
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end
+    except (OSError, ValueError, IndexError):
+        return
+    block = ctypes.string_at(start, end - start)
+    prefix = name.encode() + b"="
+    offset = 0
+    for entry in block.split(b"\0"):
+        if entry.startswith(prefix):
+            ctypes.memset(start + offset, 0, len(entry))
+        offset += len(entry) + 1

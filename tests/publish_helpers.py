@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from buildtool import publish
-from buildtool.signing import SigningConfig, signer, stop_agent
+from buildtool.signing import SigningConfig, prepare, stop_agent
 
 REPO_NS = {"repo": "http://linux.duke.edu/metadata/repo",
            "common": "http://linux.duke.edu/metadata/common"}
@@ -101,10 +101,9 @@ def gnupghome_fixture(tmp_path, monkeypatch):
 
 @pytest.fixture(name="signing")
 def signing_fixture(gnupghome):
-    """An open Signer for the throwaway key."""
+    """A Signer for the throwaway key (publish starts the signing process when it signs)."""
     _, fingerprint = gnupghome
-    with signer(SigningConfig(key_id=fingerprint)) as active:
-        yield active
+    return prepare(SigningConfig(key_id=fingerprint))
 
 
 def client_files(base_url: str, target: str = "el9") -> publish.ClientFiles:

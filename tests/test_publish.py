@@ -39,11 +39,10 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from publish_helpers import client_files
 from buildtool import publish
-from buildtool.signing import SigningConfig, signer
+from buildtool.signing import SigningConfig, prepare
 dist, key, rpms = Path(sys.argv[1]), sys.argv[2], [Path(p) for p in sys.argv[3:]]
-with signer(SigningConfig(key_id=key or None)) as active:
-    publish.publish(rpms, dist, "el9", signer=active,
-                    client_files=client_files((dist / "repos").as_uri()))
+publish.publish(rpms, dist, "el9", signer=prepare(SigningConfig(key_id=key or None)),
+                client_files=client_files((dist / "repos").as_uri()))
 """.format(tests=str(ROOT / "tests"))
 
 

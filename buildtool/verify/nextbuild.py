@@ -49,6 +49,8 @@ def build_next_repo(settings: pipeline.Settings, target: TargetProfile, work: Pa
     backend = select_backend(local.backend, warn=lambda message: None, sandbox=sandbox)
     rendered = pipeline.render(manifest, target, local, graph)
     fetched = pipeline.fetch_sources(manifest, rendered, target, local, sandbox=sandbox)
+    # releases continue the published history, so the next repository is really newer
+    pipeline.assign_releases(manifest, rendered, fetched, target, local, history_from=settings)
     outcomes = pipeline.build(manifest, target, local, graph, rendered, fetched, backend,
                               lambda kind, payload: None)
     broken = [name for name, o in outcomes.items() if o.status in (FAILED, SKIPPED)]

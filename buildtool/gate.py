@@ -1,0 +1,77 @@
+"""The publish gate: only an installable set of RPMs becomes a snapshot.
+
+The candidate set is this run's RPMs plus, for a package whose build failed, the RPMs it has in
+the current snapshot. It is resolved with `dnf repoclosure` against the target's distribution
+data (the stand-ins verify uses); a package with a requirement nothing satisfies is held back,
+with its previous version kept where there is one, until what is left closes. The operator is
+told what was held back and why; nothing broken is published.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import distrodata
+from .errors import StageFailed
+from .publish import createrepo_command, current_snapshot, read_record, repo_dir
+from .targets import TargetProfile
+from .verify.closure import _unresolved
+from .verify.standin import standin_repositories
+
+MAX_ROUNDS = 20  # holding a package back can break its dependants; each round removes one layer
+
+
+@dataclass
+class GateResult:
+    rpms: list[Path]  # what may be published
+    kept_previous: dict[str, list[str]] = field(default_factory=dict)  # failed pkg -> old RPMs
+    held_back: dict[str, str] = field(default_factory=dict)  # RPM name -> why
+
+
+def previous_rpms(dist_dir: Path, target: str, names: set[str]) -> dict[str, Path]:
+    """The current snapshot's newest RPM of each of `names` (RPM name -> file)."""
+    snapshot = current_snapshot(repo_dir(dist_dir, target))
+    record = read_record(snapshot) if snapshot else None
+    if record is None:
+        return {}
+    return {entry.name: snapshot / "Packages" / entry.file for entry in record.heads
+            if entry.name in names and (snapshot / "Packages" / entry.file).is_file()}
+
+
+def installable(rpms: list[Path], target: TargetProfile, data_file: Path,
+                work: Path) -> GateResult:
+    """Drop every RPM whose requirements the set plus the distribution cannot satisfy."""
+    if work.exists():
+        shutil.rmtree(work)
+    distro = standin_repositories(target, distrodata.load(data_file), work / "distro")
+    candidates = {_rpm_name(rpm): rpm for rpm in rpms}
+    held: dict[str, str] = {}
+    for round_number in range(MAX_ROUNDS):
+        repo = work / f"candidate-{round_number}"
+        (repo / "Packages").mkdir(parents=True)
+        for rpm in candidates.values():
+            (repo / "Packages" / rpm.name).symlink_to(rpm.resolve())
+        _createrepo(repo)
+        findings = _unresolved(repo, distro, work / f"closure-{round_number}")
+        if not findings:
+            return GateResult(sorted(candidates.values()), held_back=held)
+        for finding in findings:
+            if finding.package in candidates:
+                held[finding.package] = f"nothing provides '{finding.requirement}' on {target.name}"
+                del candidates[finding.package]
+    raise StageFailed(f"{target.name}: the repository does not close after {MAX_ROUNDS} rounds",
+                      "run 'buildtool verify' on the build outputs to see why")
+
+
+def _rpm_name(rpm: Path) -> str:
+    return rpm.name.rsplit("-", 2)[0]
+
+
+def _createrepo(directory: Path) -> None:
+    result = subprocess.run([createrepo_command(), "--quiet", str(directory)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StageFailed(f"createrepo_c failed for {directory}: {result.stderr.strip()}")
