@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import __version__, keyhome, pipeline, signing
 from . import publish as publish_stage
-from .backends import select_backend
+from .backends import add_farm_arguments, farm_options, select_backend
 from .build import FAILED, SKIPPED
 from .errors import EXIT_FAILED, UserError
 from .render import check_spec
@@ -60,8 +60,9 @@ def parser() -> argparse.ArgumentParser:
                         help="only this package and its internal dependencies (repeatable)")
     common.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2,
                         help="parallel builds (default: number of cores)")
-    common.add_argument("--backend", choices=["auto", "mock", "rpmbuild"], default="auto",
-                        help="auto = mock where installed, else host rpmbuild")
+    common.add_argument("--backend", choices=["auto", "mock", "rpmbuild", "copr", "koji"],
+                        default="auto", help="auto = mock where installed, else host rpmbuild; "
+                        "copr, koji = a build farm (see README: Build farms)")
     common.add_argument("--no-sandbox", dest="sandbox", action="store_false",
                         help="run package code (setup.py, %%prep, %%build, %%install) unconfined "
                              "on this host instead of in the bubblewrap sandbox (warns)")
@@ -88,6 +89,7 @@ def parser() -> argparse.ArgumentParser:
                         metavar="DIR", help="directory holding repo-config/ (targets, macros, "
                         "distribution data, .repo templates; default: this repository's)")
     common.add_argument("--json", action="store_true", help="print a machine summary on stdout")
+    add_farm_arguments(common)
     common.add_argument("-v", "--verbose", action="store_true", help="say more")
 
     top = argparse.ArgumentParser(prog="buildtool", description=DESCRIPTION, epilog=EPILOG,
@@ -164,6 +166,8 @@ def _main(args: argparse.Namespace, reporter: Reporter) -> int:
         return COMMANDS[args.command](args, settings, reporter)
     except UserError as error:
         reporter.warn(f"buildtool: error: {error}")
+        if getattr(args, "json", False):  # CI gets its summary on failure too
+            write_json({"ok": False, "error": str(error), "exit_status": error.exit_status})
         return error.exit_status
     except KeyboardInterrupt:
         reporter.warn("buildtool: interrupted; the published repository is unchanged")
@@ -256,17 +260,23 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     manifest, targets = pipeline.load(settings)
     full_graph = pipeline.plan_graph(manifest, settings)
     sandbox = make_sandbox(settings.sandbox, reporter.warn)
-    backend = select_backend(settings.backend, warn=reporter.warn, sandbox=sandbox)
+    backend = select_backend(settings.backend, warn=reporter.warn, sandbox=sandbox,
+                             farm=farm_options(args))
     summary, status = {}, 0
     for target in targets:
         timer = Timer()
         graph, not_built = _graph_for(full_graph, target, reporter)
         rendered = pipeline.render(manifest, target, settings, graph)
-        fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer, sandbox)
+        fetch_failures: dict[str, str] = {}
+        fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer,
+                                         failures=fetch_failures, sandbox=sandbox)
+        graph, unbuildable = pipeline.without_failed_fetches(graph, fetch_failures)
+        rendered = {name: rendered[name] for name in graph.order()}
         pipeline.assign_releases(manifest, rendered, fetched, target, settings)
         reporter.start_build(len(rendered), target.name)
         outcomes = pipeline.build(manifest, target, settings, graph, rendered, fetched, backend,
                                   reporter.event)
+        outcomes = {**unbuildable, **outcomes}
         reporter.summary(target.name, outcomes, timer.seconds)
         failed = any(o.status in (FAILED, SKIPPED) for o in outcomes.values())
         target_summary = {"backend": backend.name, "seconds": round(timer.seconds, 3),
@@ -274,17 +284,25 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
                           "packages": {name: dict(outcome_json(o), source=source_json(fetched[name]))
                                        for name, o in outcomes.items()},
                           "not_on_target": not_built}
-        if publish:
-            good = [name for name, o in outcomes.items() if o.status not in (FAILED, SKIPPED)]
-            if good:
-                result = pipeline.publish(
-                    [rpm for name in good for rpm in outcomes[name].rpms], target, settings,
-                    signer)
+        if hasattr(backend, "run_summary"):  # a build farm: build ids, states, log URLs
+            target_summary[backend.name] = backend.run_summary(target)
+        if publish and (remote := getattr(backend, "remote_repository", lambda _: None)(target)):
+            reporter.info(f"{target.name}: not published here, Copr serves the packages: {remote}")
+        elif publish:
+            gated = pipeline.installable_set(manifest, target, settings, outcomes)
+            for name, why in gated.held_back.items():
+                reporter.warn(f"{target.name}: held back {name}: {why}")
+            target_summary["held_back"] = gated.held_back
+            target_summary["kept_previous"] = gated.kept_previous
+            if gated.rpms:
+                result = pipeline.publish(gated.rpms, target, settings, signer)
                 target_summary["publish"] = _publish_json(result)
                 _report_publish(reporter, target.name, result)
-                pipeline.record_releases(settings, target, good)
-            if failed:
-                reporter.warn(f"{target.name}: published without the failed and skipped packages")
+                published = {rpm.name for rpm in gated.rpms}
+                pipeline.record_releases(settings, target, [
+                    name for name, o in outcomes.items()
+                    if o.rpms and all(rpm.name in published for rpm in o.rpms)])
+            failed = failed or bool(gated.held_back)
         summary[target.name] = target_summary
         status = EXIT_FAILED if failed else status
     if args.json:

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+# Messages quote user input; a newline or terminal escape in it must not break the one line.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
 EXIT_FAILED = 1  # something was attempted and failed (a build, a check)
 EXIT_USAGE = 2  # the user's input is wrong (manifest, arguments, missing tool)
 
@@ -21,7 +31,7 @@ class UserError(Exception):
         text = f"{self.location}: {self.message}" if self.location else self.message
         if self.hint:
             text += f" (hint: {self.hint})"
-        return text
+        return one_line(text)
 
 
 class ToolMissing(UserError):

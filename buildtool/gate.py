@@ -27,7 +27,7 @@ MAX_ROUNDS = 20  # holding a package back can break its dependants; each round r
 @dataclass
 class GateResult:
     rpms: list[Path]  # what may be published
-    kept_previous: dict[str, list[str]] = field(default_factory=dict)  # failed pkg -> old RPMs
+    kept_previous: dict[str, list[str]] = field(default_factory=dict)  # RPM name -> published file
     held_back: dict[str, str] = field(default_factory=dict)  # RPM name -> why
 
 
@@ -41,14 +41,17 @@ def previous_rpms(dist_dir: Path, target: str, names: set[str]) -> dict[str, Pat
             if entry.name in names and (snapshot / "Packages" / entry.file).is_file()}
 
 
-def installable(rpms: list[Path], target: TargetProfile, data_file: Path,
-                work: Path) -> GateResult:
-    """Drop every RPM whose requirements the set plus the distribution cannot satisfy."""
+def installable(rpms: list[Path], fallbacks: dict[str, Path], target: TargetProfile,
+                data_file: Path, work: Path) -> GateResult:
+    """Hold back every RPM whose requirements the set plus the distribution cannot satisfy;
+    a held-back RPM with a fallback (its published version) is replaced by it once."""
     if work.exists():
         shutil.rmtree(work)
     distro = standin_repositories(target, distrodata.load(data_file), work / "distro")
     candidates = {_rpm_name(rpm): rpm for rpm in rpms}
-    held: dict[str, str] = {}
+    missing = {name: rpm for name, rpm in fallbacks.items() if name not in candidates}
+    candidates.update(missing)  # a package whose build failed: its published version
+    result = GateResult([], {name: [rpm.name] for name, rpm in missing.items()})
     for round_number in range(MAX_ROUNDS):
         repo = work / f"candidate-{round_number}"
         (repo / "Packages").mkdir(parents=True)
@@ -57,11 +60,21 @@ def installable(rpms: list[Path], target: TargetProfile, data_file: Path,
         _createrepo(repo)
         findings = _unresolved(repo, distro, work / f"closure-{round_number}")
         if not findings:
-            return GateResult(sorted(candidates.values()), held_back=held)
+            result.rpms = sorted(candidates.values())
+            return result
         for finding in findings:
-            if finding.package in candidates:
-                held[finding.package] = f"nothing provides '{finding.requirement}' on {target.name}"
-                del candidates[finding.package]
+            name = finding.package
+            if name not in candidates:
+                continue
+            why = f"nothing provides '{finding.requirement}' on {target.name}"
+            fallback = fallbacks.get(name)
+            if fallback is not None and candidates[name] != fallback:
+                candidates[name] = fallback
+                result.kept_previous[name] = [fallback.name]
+                result.held_back[name] = f"{why}; kept the published {fallback.name}"
+            else:
+                del candidates[name]
+                result.held_back[name] = why
     raise StageFailed(f"{target.name}: the repository does not close after {MAX_ROUNDS} rounds",
                       "run 'buildtool verify' on the build outputs to see why")
 

@@ -7,28 +7,28 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+from . import policy
 from .errors import UserError
-from .schema import SchemaError, build
+from .policy import Refused
+from .schema import Range, SchemaError, build
 from .yamlpos import KeyPath, Positions, load_yaml
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~^]*$")
-USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-MODE_RE = re.compile(r"^0?[0-7]{3}$")
-ABS_PATH_RE = re.compile(r"^/[A-Za-z0-9._+@:,=/-]*$")
 REL_PATH_RE = re.compile(r"^[A-Za-z0-9._+@:,=-][A-Za-z0-9._+@:,=/-]*$")
-GLOB_PATH_RE = re.compile(r"^/[A-Za-z0-9._+@:,=/*?-]*$")
 DEP_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._+()/-]*)(\s+(<|<=|=|>=|>)\s+([A-Za-z0-9._+~^:-]+))?$")
 UNIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]*@?$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 COMMENT_RE = re.compile(r"^[A-Za-z0-9 ._,()/+-]*$")
 PG_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 and C1 controls except tab and newline, and the Unicode line and paragraph separators
+CONTROL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
-MULTILINE_FIELDS = {"description", "content"}
 DEFAULT_PROFILE = "default"
+
+Epoch = Annotated[int, Range(0, 2**32 - 1, "RPM stores times in 32 bits")]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Service:
     wants: list[str] = field(default_factory=list)
     requires: list[str] = field(default_factory=list)
     restart: Literal["no", "on-failure", "on-abnormal", "always"] = "on-failure"
-    restart_sec: int = 5
+    restart_sec: Annotated[int, Range(0, 86400, "seconds, at most a day")] = 5
     environment_file: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
     working_directory: str | None = None
@@ -117,7 +117,7 @@ class InstallFile:
 class Logrotate:
     path: str  # a glob such as /var/log/nailgun/*.log
     frequency: Literal["daily", "weekly", "monthly"] = "weekly"
-    rotate: int = 4
+    rotate: Annotated[int, Range(0, 1000, "rotated copies to keep")] = 4
     su: str | None = None  # "user group" owning the log directory
 
 
@@ -168,7 +168,7 @@ class Package:
     logrotate: list[Logrotate] = field(default_factory=list)
     subpackages: list[Subpackage] = field(default_factory=list)
     databases: list[Database] = field(default_factory=list)
-    source_date_epoch: int | None = None
+    source_date_epoch: Epoch | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ class Defaults:
     license: str = "ASL 2.0"
     url: str = ""
     packager: str = "Fuel Packagers <fuel@localhost>"
-    source_date_epoch: int = 1700000000
+    source_date_epoch: Epoch = 1700000000
 
 
 @dataclass(frozen=True)
@@ -226,6 +226,7 @@ def load_manifest(path: Path, *, profiles: list[str] | None = None,
     """
     data, positions = load_yaml(path, display_name=_display_name(path))
     manifest_file = build(ManifestFile, data, (), positions)
+    _check_text(manifest_file, (), positions)
     packages = {name: _complete(name, pkg, manifest_file.defaults, positions)
                 for name, pkg in manifest_file.packages.items()}
     active = tuple(dict.fromkeys([DEFAULT_PROFILE, *(profiles or [])]))
@@ -278,7 +279,6 @@ def _check_package(package: Package, path: KeyPath, positions: Positions, root: 
     def fail(sub: KeyPath, message: str, hint: str | None = None) -> None:
         raise SchemaError(positions, path + sub, message, hint)
 
-    _check_text(package, path, positions)
     if not NAME_RE.match(package.name):
         fail((), f"'{package.name}' is not a valid RPM package name",
              "use letters, digits and . _ + - ; start with a letter or digit")
@@ -305,63 +305,101 @@ def _check_package(package: Package, path: KeyPath, positions: Positions, root: 
     for i, command in enumerate(package.commands):
         if not NAME_RE.match(command):
             fail(("commands", i), f"'{command}' is not a command name")
-    for i, item in enumerate(package.install):
-        if [item.src, item.content, item.generated].count(None) != 2:
-            fail(("install", i), "give exactly one of 'src', 'content' or 'generated'")
-        if item.src is not None and (not REL_PATH_RE.match(item.src) or ".." in item.src.split("/")):
-            fail(("install", i, "src"), f"'{item.src}' must be a relative path inside the source",
-                 "no leading '/', no '..'")
-        _check_abs_path(item.dest, path + ("install", i, "dest"), positions)
-        _check_mode(item.mode, path + ("install", i, "mode"), positions)
-    for i, config in enumerate(package.config_files):
-        sub = path + ("config_files", i)
-        _check_abs_path(config.dest, sub + ("dest",), positions)
-        _check_mode(config.mode, sub + ("mode",), positions)
-        if (config.source is None) == (config.content is None):
-            fail(("config_files", i), "give exactly one of 'source' or 'content'")
-        if config.source is not None:
-            _check_relative_file(config.source, sub + ("source",), positions, root)
-        if int(config.mode, 8) & 0o002:
-            fail(("config_files", i, "mode"), "config files must not be world-writable")
-    for i, directory in enumerate(package.directories):
-        _check_abs_path(directory.path, path + ("directories", i, "path"), positions)
-        _check_mode(directory.mode, path + ("directories", i, "mode"), positions)
-    for i, user in enumerate(package.users):
-        for key in ("name", "group"):
-            value = getattr(user, key)
-            if value is not None and not USER_RE.match(value):
-                fail(("users", i, key), f"'{value}' is not a valid user or group name",
-                     "lower-case letters, digits, _ and -, at most 32 characters")
-        if not COMMENT_RE.match(user.comment):
-            fail(("users", i, "comment"), f"'{user.comment}' has characters a user comment cannot",
-                 "letters, digits, spaces and . _ , ( ) / + -")
-        _check_abs_path(user.home, path + ("users", i, "home"), positions)
-        _check_abs_path(user.shell, path + ("users", i, "shell"), positions)
+    _check_files(package, path, positions, root)
+    _check_users(package, path, positions)
     for i, service in enumerate(package.services):
-        sub = path + ("services", i)
-        if not UNIT_RE.match(service.name):
-            fail(("services", i, "name"), f"'{service.name}' is not a valid unit name",
-                 "letters, digits and : . _ - ; end with @ for a template unit")
-        if not service.exec_start.startswith("/"):
-            fail(("services", i, "exec_start"), "exec_start must start with an absolute path",
-                 "systemd needs e.g. /usr/bin/astuted --config ...")
-        if service.user == "root" and not service.root_reason:
-            fail(("services", i, "user"), "service runs as root without a reason",
-                 "create a system user under users:, or give root_reason: why it needs root")
-        for key in ("environment_file", "working_directory"):
-            value = getattr(service, key)
-            if value is not None:
-                _check_abs_path(value.lstrip("-"), sub + (key,), positions)
-        for j, rw_path in enumerate(service.read_write_paths):
-            _check_abs_path(rw_path.lstrip("-"), sub + ("read_write_paths", j), positions)
+        _check_service(service, path + ("services", i), positions)
+    for i, line in enumerate(package.tmpfiles):
+        _policy(positions, path + ("tmpfiles", i), policy.parse_tmpfiles, line)
     for i, rotate in enumerate(package.logrotate):
-        if not GLOB_PATH_RE.match(rotate.path) or ".." in rotate.path.split("/"):
-            fail(("logrotate", i, "path"), f"'{rotate.path}' is not an absolute path or glob")
+        sub = path + ("logrotate", i)
+        _policy(positions, sub + ("path",), policy.check_path, rotate.path, "logrotate", True)
+        if rotate.su is not None:
+            _policy(positions, sub + ("su",), policy.parse_su, rotate.su)
     for i, sub_package in enumerate(package.subpackages):
         if not NAME_RE.match(sub_package.name):
             fail(("subpackages", i, "name"), f"'{sub_package.name}' is not a valid RPM name")
         for j, file_path in enumerate(sub_package.files):
-            _check_abs_path(file_path, path + ("subpackages", i, "files", j), positions)
+            _policy(positions, path + ("subpackages", i, "files", j), policy.check_path,
+                    file_path, None)
+
+
+def _policy(positions: Positions, path: KeyPath, check, *args):
+    """Run a policy check; its refusal becomes an error located at `path`."""
+    try:
+        return check(*args)
+    except Refused as refused:
+        raise SchemaError(positions, path, refused.message, refused.hint) from None
+
+
+def _check_files(package: Package, path: KeyPath, positions: Positions, root: Path) -> None:
+    """install, config_files and directories: where they go and with which mode."""
+    for i, item in enumerate(package.install):
+        sub = path + ("install", i)
+        if [item.src, item.content, item.generated].count(None) != 2:
+            raise SchemaError(positions, sub, "give exactly one of 'src', 'content' or 'generated'")
+        if item.src is not None and (not REL_PATH_RE.match(item.src) or ".." in item.src.split("/")):
+            raise SchemaError(positions, sub + ("src",),
+                              f"'{item.src}' must be a relative path inside the source",
+                              "no leading '/', no '..'")
+        _policy(positions, sub + ("dest",), policy.check_path, item.dest, "install")
+        _policy(positions, sub + ("mode",), policy.check_mode, item.mode)
+    for i, config in enumerate(package.config_files):
+        sub = path + ("config_files", i)
+        _policy(positions, sub + ("dest",), policy.check_path, config.dest, "config")
+        _policy(positions, sub + ("mode",), policy.check_mode, config.mode)
+        if (config.source is None) == (config.content is None):
+            raise SchemaError(positions, sub, "give exactly one of 'source' or 'content'")
+        if config.source is not None:
+            _check_relative_file(config.source, sub + ("source",), positions, root)
+    for i, directory in enumerate(package.directories):
+        sub = path + ("directories", i)
+        _policy(positions, sub + ("path",), policy.check_path, directory.path, directory.kind)
+        _policy(positions, sub + ("mode",), policy.check_mode, directory.mode)
+
+
+def _check_users(package: Package, path: KeyPath, positions: Positions) -> None:
+    for i, user in enumerate(package.users):
+        sub = path + ("users", i)
+        for key in ("name", "group"):
+            if getattr(user, key) is not None:
+                _policy(positions, sub + (key,), policy.check_account, getattr(user, key))
+        if not COMMENT_RE.match(user.comment):
+            raise SchemaError(positions, sub + ("comment",),
+                              f"'{user.comment}' has characters a user comment cannot",
+                              "letters, digits, spaces and . _ , ( ) / + -")
+        _policy(positions, sub + ("home",), policy.check_path, user.home, None)
+        _policy(positions, sub + ("shell",), policy.check_path, user.shell, None)
+
+
+def _check_service(service: Service, path: KeyPath, positions: Positions) -> None:
+    """Everything that ends up in the unit file: one line each, nothing that escapes the unit."""
+    if not UNIT_RE.match(service.name):
+        raise SchemaError(positions, path + ("name",), f"'{service.name}' is not a valid unit name",
+                          "letters, digits and : . _ - ; end with @ for a template unit")
+    _policy(positions, path + ("description",), policy.check_unit_value, service.description)
+    _policy(positions, path + ("exec_start",), policy.check_command, service.exec_start)
+    if service.exec_reload is not None:
+        _policy(positions, path + ("exec_reload",), policy.check_command, service.exec_reload)
+    if service.user == "root" and not service.root_reason:
+        raise SchemaError(positions, path + ("user",), "service runs as root without a reason",
+                          "create a system user under users:, or give root_reason: why it needs root")
+    for key in ("after", "wants", "requires"):
+        for j, unit in enumerate(getattr(service, key)):
+            _policy(positions, path + (key, j), policy.check_unit_name, unit)
+    _policy(positions, path + ("wanted_by",), policy.check_unit_name, service.wanted_by)
+    for key, value in service.environment.items():
+        _policy(positions, path + ("environment", key), policy.check_environment_key, key)
+        _policy(positions, path + ("environment", key), policy.check_unit_value, value)
+    if service.environment_file is not None:
+        _policy(positions, path + ("environment_file",), policy.check_path,
+                service.environment_file.removeprefix("-"), "environment_file")
+    if service.working_directory is not None:
+        _policy(positions, path + ("working_directory",), policy.check_path,
+                service.working_directory.removeprefix("-"), None)
+    for j, rw_path in enumerate(service.read_write_paths):
+        _policy(positions, path + ("read_write_paths", j), policy.check_path,
+                rw_path.removeprefix("-"), "writable")
 
 
 def _check_source(package: Package, path: KeyPath, positions: Positions, root: Path) -> None:
@@ -378,44 +416,55 @@ def _check_source(package: Package, path: KeyPath, positions: Positions, root: P
     if source.git is not None and not source.ref:
         raise SchemaError(positions, sub + ("ref",), "a git source needs a ref",
                           "name a tag or commit, e.g. ref: 11.0.0")
+    for key, check in (("git", policy.check_git_url), ("ref", policy.check_git_ref),
+                       ("url", policy.check_download_url), ("pypi", policy.check_pypi_name),
+                       ("version", policy.check_file_name)):
+        if getattr(source, key) is not None:
+            _policy(positions, sub + (key,), check, getattr(source, key))
     if (source.pypi or source.url) and not source.sha256:
         raise SchemaError(positions, sub + ("sha256",), f"a {kinds[0]} source needs a sha256",
                           "pin the checksum of the exact file")
     if source.sha256 and not SHA256_RE.match(source.sha256):
         raise SchemaError(positions, sub + ("sha256",), "not a sha256 (64 lower-case hex digits)")
     for key in ("filename", "unpack_dir"):
-        value = getattr(source, key)
-        if value is not None and (not REL_PATH_RE.match(value) or "/" in value):
-            raise SchemaError(positions, sub + (key,), f"'{value}' must be a plain file name")
+        if getattr(source, key) is not None:
+            _policy(positions, sub + (key,), policy.check_file_name, getattr(source, key))
     if source.subdir is not None and (not REL_PATH_RE.match(source.subdir)
                                       or ".." in source.subdir.split("/")):
         raise SchemaError(positions, sub + ("subdir",), f"'{source.subdir}' must be a relative path",
                           "a directory inside the source tree, no leading '/', no '..'")
 
 
-def _check_text(value: object, path: KeyPath, positions: Positions, key: str = "") -> None:
-    """Refuse newlines in one-line fields and control characters everywhere."""
+# Free text that may span lines: it reaches %description (escaped) or a file of its own.
+MULTILINE = {("Package", "description"), ("Subpackage", "description"),
+             ("ConfigFile", "content"), ("InstallFile", "content")}
+
+
+def _check_text(value: object, path: KeyPath, positions: Positions, multiline: bool = False) -> None:
+    """Refuse newlines in one-line fields (units, headers, tmpfiles...), control characters anywhere.
+
+    Mapping keys are checked too: package names, environment keys and profile names reach files.
+    """
     if isinstance(value, str):
-        if "\n" in value and key not in MULTILINE_FIELDS:
+        if "\n" in value and not multiline:
             raise SchemaError(positions, path, "must be a single line",
-                              "newlines are only allowed in description and content")
-        if CONTROL_RE.search(value.replace("\t", " ")) or "\r" in value:
-            raise SchemaError(positions, path, "contains control characters")
+                              "newlines are only allowed in package descriptions and file content")
+        control = CONTROL_RE.search(value.replace("\n", "") if multiline else value)
+        if control:
+            raise SchemaError(positions, path,
+                              f"contains the control character U+{ord(control.group()):04X}",
+                              "remove it")
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_text(item, path + (i,), positions, key)
+            _check_text(item, path + (i,), positions, multiline)
     elif isinstance(value, dict):
         for item_key, item in value.items():
-            _check_text(item, path + (item_key,), positions, key)
+            _check_text(item_key, path + (item_key,), positions)
+            _check_text(item, path + (item_key,), positions, multiline)
     elif dataclasses.is_dataclass(value):
         for f in dataclasses.fields(value):
-            _check_text(getattr(value, f.name), path + (f.name,), positions, f.name)
-
-
-def _check_abs_path(value: str, path: KeyPath, positions: Positions) -> None:
-    if not ABS_PATH_RE.match(value) or ".." in value.split("/") or "//" in value:
-        raise SchemaError(positions, path, f"'{value}' is not a clean absolute path",
-                          "start with '/', no '..', no spaces or shell characters")
+            _check_text(getattr(value, f.name), path + (f.name,), positions,
+                        (type(value).__name__, f.name) in MULTILINE)
 
 
 def _check_relative_file(value: str, path: KeyPath, positions: Positions, root: Path,
@@ -427,12 +476,6 @@ def _check_relative_file(value: str, path: KeyPath, positions: Positions, root: 
     if not (target.is_dir() if directory else target.is_file()):
         raise SchemaError(positions, path, f"'{value}' does not exist",
                           f"create {'directory' if directory else 'file'} {target}")
-
-
-def _check_mode(value: str, path: KeyPath, positions: Positions) -> None:
-    if not MODE_RE.match(value):
-        raise SchemaError(positions, path, f"'{value}' is not a file mode",
-                          "quote an octal mode, e.g. \"0640\"")
 
 
 def _check_cross_references(packages: dict[str, Package], positions: Positions,
@@ -449,7 +492,7 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
     groups = {"root"}
     for name, package in packages.items():
         for i, user in enumerate(package.users):
-            if user.name in users and user.name != "root":
+            if user.name in users:
                 raise SchemaError(positions, ("packages", name, "users", i, "name"),
                                   f"user '{user.name}' is declared twice",
                                   f"it is already declared by {users[user.name]}")
@@ -476,13 +519,26 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
         owned = [(("services", i, "user"), s.user) for i, s in enumerate(package.services)]
         owned += [(("config_files", i, "owner"), c.owner) for i, c in enumerate(package.config_files)]
         owned += [(("directories", i, "owner"), d.owner) for i, d in enumerate(package.directories)]
+        grouped = [(("services", i, "group"), s.group) for i, s in enumerate(package.services)]
+        grouped += [(("config_files", i, "group"), c.group) for i, c in enumerate(package.config_files)]
+        grouped += [(("directories", i, "group"), d.group) for i, d in enumerate(package.directories)]
+        for i, line in enumerate(package.tmpfiles):
+            entry = policy.parse_tmpfiles(line)
+            owned += [(("tmpfiles", i), entry.user)] if entry.user != "-" else []
+            grouped += [(("tmpfiles", i), entry.group)] if entry.group != "-" else []
+        for i, rotate in enumerate(package.logrotate):
+            if rotate.su is not None:
+                su_user, su_group = policy.parse_su(rotate.su)
+                if su_user == "root":
+                    raise SchemaError(positions, path + ("logrotate", i, "su"),
+                                      "su names root, which logrotate uses anyway",
+                                      "name the user that owns the log directory, or leave su out")
+                owned.append((("logrotate", i, "su"), su_user))
+                grouped.append((("logrotate", i, "su"), su_group))
         for sub, user in owned:
             if user not in users:
                 raise SchemaError(positions, path + sub, f"user '{user}' is not created by any package",
                                   _suggest(user, users) or "declare it under some package's users:")
-        grouped = [(("services", i, "group"), s.group) for i, s in enumerate(package.services)]
-        grouped += [(("config_files", i, "group"), c.group) for i, c in enumerate(package.config_files)]
-        grouped += [(("directories", i, "group"), d.group) for i, d in enumerate(package.directories)]
         for sub, group in grouped:
             if group is not None and group not in groups:
                 raise SchemaError(positions, path + sub, f"group '{group}' is not created by any package",

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import build as build_stage
+from . import gate, locations, repofiles
 from . import publish as publish_stage
 from . import releases as release_stage
 from . import render as render_stage
-from . import repofiles
 from .backends import Backend
-from .errors import UserError
+from .errors import StageFailed, UserError
 from .graph import Graph, for_target, plan, unavailable_on
 from .manifest import Manifest, load_manifest
 from .sandbox import Sandbox
@@ -25,12 +25,13 @@ from .signing import Signer, SigningConfig
 from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
 from .targets import TargetProfile, available_targets, load_target
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = locations.data_root()  # holds specs/ and repo-config/
+WORK_ROOT = locations.work_root()  # the checkout, or the current directory of an installed tool
 
 
 @dataclass
 class Settings:
-    manifest: Path = PROJECT_ROOT / "fuel.yaml"
+    manifest: Path = WORK_ROOT / "fuel.yaml"
     targets: list[str] = field(default_factory=lambda: ["el9"])
     profiles: list[str] = field(default_factory=list)
     source_overrides: dict[str, str] = field(default_factory=dict)
@@ -38,8 +39,8 @@ class Settings:
     jobs: int = os.cpu_count() or 2
     backend: str = "auto"
     sandbox: bool = True  # False only with --no-sandbox: package code runs unconfined
-    build_dir: Path = PROJECT_ROOT / "build"
-    dist_dir: Path = PROJECT_ROOT / "dist"
+    build_dir: Path = WORK_ROOT / "build"
+    dist_dir: Path = WORK_ROOT / "dist"
     cache_dir: Path = field(default_factory=default_cache_dir)
     keep: int = 5
     keep_versions: int = 2  # versions of each package a snapshot carries, newest included
@@ -75,20 +76,40 @@ def render(manifest: Manifest, target: TargetProfile, settings: Settings,
 
 
 def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
-                  target: TargetProfile, settings: Settings,
-                  signer: Signer | None = None,
+                  target: TargetProfile, settings: Settings, signer: Signer | None = None,
+                  failures: dict[str, str] | None = None,
                   sandbox: Sandbox | None = None) -> dict[str, FetchedSource | None]:
+    """Every package's source. With `failures`, a source that cannot be had is recorded there
+    (package -> message) and the others are still fetched; without, the first one raises.
+    `sandbox` confines the one fetch step that runs package code (pip download of an sdist)."""
     cache = Lookaside(settings.cache_dir)
     fetched = {}
     for name, item in rendered.items():
         source = manifest.packages[name].source
         generated_dir = None
-        if source and source.generated == "release-files":
-            generated_dir = target_root(settings, target) / "generated" / name
-            release_files(generated_dir, target, settings, signer)
-        fetched[name] = (fetch(manifest.packages[name], manifest.root, cache, item.sources_dir,
-                               generated_dir, sandbox) if source else None)
+        try:
+            if source and source.generated == "release-files":
+                generated_dir = target_root(settings, target) / "generated" / name
+                release_files(generated_dir, target, settings, signer)
+            fetched[name] = (fetch(manifest.packages[name], manifest.root, cache,
+                                   item.sources_dir, generated_dir, sandbox) if source else None)
+        except StageFailed as error:
+            if failures is None:
+                raise
+            failures[name] = str(error)
     return fetched
+
+
+def without_failed_fetches(graph: Graph, failures: dict[str, str]
+                           ) -> tuple[Graph, dict[str, build_stage.PackageOutcome]]:
+    """The graph left to build, and outcomes for what cannot be: the packages whose source failed
+    and everything that needs them."""
+    lost = unavailable_on(graph, failures)
+    outcomes = {name: build_stage.PackageOutcome(
+        name, build_stage.FAILED if name in failures else build_stage.SKIPPED,
+        reason=failures.get(name) or reason.replace("this target cannot carry", "could not be built"))
+        for name, reason in lost.items()}
+    return graph.restricted(set(graph.deps) - set(lost)), outcomes
 
 
 def assign_releases(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
@@ -154,6 +175,21 @@ def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,
                             f"run 'buildtool build --target {target.name}' again")
         rpms += paths
     return rpms
+
+
+def installable_set(manifest: Manifest, target: TargetProfile, settings: Settings,
+                    outcomes: dict[str, build_stage.PackageOutcome]) -> gate.GateResult:
+    """What of this build may be published: the good RPMs, the published versions of packages
+    whose build failed or that would not install, and nothing that the distribution and the
+    rest cannot satisfy."""
+    rpms = [rpm for o in outcomes.values() if o.status in (build_stage.BUILT, build_stage.CACHED)
+            for rpm in o.rpms]
+    everything = {rpm_name for name in outcomes for rpm_name in
+                  [name, *(sub.name for sub in manifest.packages[name].subpackages)]}
+    fallbacks = gate.previous_rpms(settings.dist_dir, target.name, everything)
+    data_file = target.distro_data_file(settings.config_root)
+    return gate.installable(rpms, fallbacks, target, data_file,
+                            target_root(settings, target) / "gate")
 
 
 def publish(rpms: list[Path], target: TargetProfile, settings: Settings,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import backupset, units
+from . import backupset, locations, units
 from .errors import UserError
 from .graph import Graph, internal_dependencies, unavailable_on
 from .manifest import DEP_RE, Manifest, Package
@@ -28,7 +28,7 @@ from .sources import source_filename, unpack_dir
 from .targets import TargetProfile
 from .tooloutput import last_line
 
-SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+SPECS_DIR = locations.data_root() / "specs"
 
 # Directories that the distribution owns; a package owns only the directories below these.
 SYSTEM_DIRS = {
@@ -57,6 +57,41 @@ def spec_escape(value: object) -> str:
 class SourceFile:
     number: int
     filename: str
+    value: str = ""  # what the SourceN: line says (a URL or macro); the file name if empty
+
+    def __post_init__(self):
+        if not self.value:
+            object.__setattr__(self, "value", self.filename)
+
+
+# Path prefixes the targets name by macro (longest first): specs say %{_unitdir}, not the path.
+PATH_MACROS = (
+    ("/usr/lib/systemd/system", "%{_unitdir}"),
+    ("/usr/lib/sysusers.d", "%{_sysusersdir}"),
+    ("/usr/lib/tmpfiles.d", "%{_tmpfilesdir}"),
+    ("/usr/bin", "%{_bindir}"),
+    ("/usr/sbin", "%{_sbindir}"),
+    ("/usr/share", "%{_datadir}"),
+    ("/etc", "%{_sysconfdir}"),
+    ("/var/lib", "%{_sharedstatedir}"),
+    ("/var", "%{_localstatedir}"),
+)
+
+
+def spec_path(path: str) -> str:
+    """A manifest path in spec terms: its known prefix as the target's macro, the rest escaped."""
+    if isinstance(path, Raw):
+        return path
+    for prefix, macro in PATH_MACROS:
+        if path == prefix or path.startswith(prefix + "/"):
+            return Raw(macro + spec_escape(path[len(prefix):]))
+    return path
+
+
+def shell_quote(value: object) -> str:
+    """Shell-quote a word; generated spec text (Raw) stays spec text after quoting."""
+    quoted = shlex.quote(str(value))
+    return Raw(quoted) if isinstance(value, Raw) else quoted
 
 
 @dataclass(frozen=True)
@@ -78,6 +113,9 @@ class _SpecContext:
     installs: list[tuple[str, str, str]] = field(default_factory=list)  # (source ref, dest, mode)
     files: list[str] = field(default_factory=list)
     sysusers_source: str | None = None  # %{SOURCEn} of the sysusers.d file, when there are users
+    license_source: str | None = None  # %{SOURCEn} of the project's licence text, when shipped
+    docs: list[str] = field(default_factory=list)  # README files of the source tree, for %doc
+    source_note: str | None = None  # how Source0 was made, when it is no upstream download
 
 
 def template_environment() -> jinja2.Environment:
@@ -90,7 +128,8 @@ def template_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters["sh"] = lambda value: shlex.quote(str(value))
+    env.filters["sh"] = shell_quote
+    env.filters["path"] = spec_path
     return env
 
 
@@ -118,11 +157,13 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
         template = env.get_template(f"{package.kind}.spec.j2")
         text = template.render(
             pkg=package, target=target, sources=context.sources, installs=context.installs,
-            files=context.files, sysusers_source=context.sysusers_source, patches=[posixpath.basename(p) for p in package.patches],
-            build_requires=_map_deps(package.build_requires, target, internal, package.name),
+            files=context.files, sysusers_source=context.sysusers_source,
+            license_source=context.license_source, source_note=context.source_note,
+            docs=context.docs,
+            patches=[posixpath.basename(p) for p in package.patches],
+            build_requires=_map_deps(build_requires(package, target), target, internal, package.name),
             requires=_requires(manifest, package, target, internal, not_on_target),
             provides=package.provides, conflicts=package.conflicts, obsoletes=package.obsoletes,
-            requires_pre=_map_deps(["user-tools"], target, internal, package.name) if package.users else [],
             systemd_requires=_map_deps(["systemd"], target, internal, package.name) if package.services else [],
             subpackages=[(sub, _map_deps(sub.requires, target, internal, package.name))
                          for sub in package.subpackages],
@@ -155,10 +196,43 @@ def for_target(package: Package, target: TargetProfile) -> Package:
     return dataclasses.replace(package, config_files=configs)
 
 
+def build_requires(package: Package, target: TargetProfile) -> list[str]:
+    """What a clean build root needs besides rpm-build: the manifest's list plus the tools and
+    macro packages the package's kind and contents use (abstract names, mapped per target)."""
+    needs = list(package.build_requires)
+    if package.kind == "python":
+        needs += ["python3-devel"]
+        if target.scriptlets == "suse":  # no %pyproject_buildrequires generator on openSUSE
+            needs += ["python3-pip", "python3-setuptools"]
+    if package.services or package.users or units.needs_tmpfiles(package):
+        needs.append("systemd-rpm-macros")  # %_unitdir, %systemd_*, %sysusers_*, %tmpfiles_*
+    return list(dict.fromkeys(needs))
+
+
+def in_manifest_repository(manifest: Manifest, package: Package) -> bool:
+    """Whether the package's source is the manifest's own (generated, or a directory of its
+    repository) rather than an upstream's (a download, or a checkout given with --source)."""
+    source = package.source
+    if source is None:
+        return False
+    if source.generated is not None:
+        return True
+    root = manifest.root.resolve()
+    return source.path is not None and (root / source.path).resolve().is_relative_to(root)
+
+
+def ships_project_license(manifest: Manifest, package: Package) -> bool:
+    """Fuel's own packages (sources in this repository or generated) carry its licence text."""
+    return in_manifest_repository(manifest, package) and (manifest.root / "LICENSE").is_file()
+
+
 def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Path,
                            target: TargetProfile) -> list[str]:
+
     """Write units, sysusers, tmpfiles, logrotate, configs and patches; return their names."""
     files: dict[str, bytes] = {}
+    if ships_project_license(manifest, package):
+        files["LICENSE"] = (manifest.root / "LICENSE").read_bytes()
     for service in package.services:
         files[units.unit_file_name(service)] = units.render_unit(package, service).encode()
     if package.users:
@@ -200,7 +274,9 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
              generated: list[str]) -> _SpecContext:
     context = _SpecContext(package, target)
     if package.source:
-        context.sources.append(SourceFile(0, source_filename(package)))
+        context.sources.append(_source0(package, target))
+        context.source_note = _source_note(package, in_manifest_repository(manifest, package))
+        context.docs = _readme_files(manifest, package)
     patches = {posixpath.basename(p) for p in package.patches}  # already PatchN: lines
     numbered = {name: SourceFile(i + 1, name)
                 for i, name in enumerate(n for n in generated if n not in patches)}
@@ -208,8 +284,10 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
 
     def add(name: str, dest: str, mode: str, prefix: str = "") -> None:
         context.installs.append((Raw(f"%{{SOURCE{numbered[name].number}}}"), dest, mode))
-        context.files.append(Raw(prefix + dest) if prefix else dest)
+        context.files.append(Raw(prefix + spec_escape(spec_path(dest))) if prefix else spec_path(dest))
 
+    if "LICENSE" in numbered:
+        context.license_source = Raw(f"%{{SOURCE{numbered['LICENSE'].number}}}")
     for service in package.services:
         add(units.unit_file_name(service), f"/usr/lib/systemd/system/{units.unit_file_name(service)}",
             "0644")
@@ -230,6 +308,43 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
         add(_config_source_name(index, config.dest), config.dest, config.mode,
             f"{marker}%attr({config.mode},{config.owner},{config.group}) ")
     return context
+
+
+def _source0(package: Package, target: TargetProfile) -> SourceFile:
+    """Source0 as the distribution writes it: the upstream URL where there is one to download."""
+    source, filename = package.source, source_filename(package)
+    if source.pypi and target.scriptlets != "suse":
+        # python-srpm-macros' %pypi_source gives the sdist's URL on the package index
+        version = source.version or package.version
+        return SourceFile(0, filename, Raw(f"%{{pypi_source {spec_escape(source.pypi)} "
+                                           f"{spec_escape(version)}}}"))
+    if source.url:
+        url = source.url if posixpath.basename(source.url) == filename else f"{source.url}#/{filename}"
+        return SourceFile(0, filename, url)
+    return SourceFile(0, filename)
+
+
+def _readme_files(manifest: Manifest, package: Package) -> list[str]:
+    """The README files at the top of an in-repository source tree (upstream sdists are opened
+    only at build time, so theirs are not known here)."""
+    if not in_manifest_repository(manifest, package) or package.source.path is None:
+        return []
+    tree = manifest.root / package.source.path
+    return sorted(p.name for p in tree.glob("README*") if p.is_file())
+
+
+def _source_note(package: Package, own: bool) -> str | None:
+    """How buildtool made Source0 when no upstream URL gives it (Fedora asks for the recipe)."""
+    source = package.source
+    if source.git:
+        return f"Source0 is `git archive` of {source.git} at {source.ref} (made by buildtool)"
+    if source.generated is not None:
+        return f"Source0 holds files buildtool generates per target ({source.generated})"
+    if source.path is not None and own:
+        return f"Source0 is {source.path}/ of the manifest's repository (tarball made by buildtool)"
+    if source.path is not None:
+        return "Source0 is a local checkout given with --source (tarball made by buildtool)"
+    return None
 
 
 def owned_parent_dirs(package: Package) -> list[str]:
@@ -294,8 +409,10 @@ def check_spec(spec: Path, target: TargetProfile) -> None:
     rpmspec = shutil.which("rpmspec")
     if rpmspec is None:
         raise UserError("rpmspec is not installed", "install the rpm tools (make tools)")
-    result = subprocess.run([rpmspec, "-P", *target.rpm_args(), str(spec)],
-                            capture_output=True, text=True)
+    # the sources sit next to the spec (build/<t>/SOURCES/<name>): parse-time macros read them
+    sources = spec.parent.parent / "SOURCES" / spec.stem
+    result = subprocess.run([rpmspec, "-P", "--define", f"_sourcedir {sources}",
+                             *target.rpm_args(), str(spec)], capture_output=True, text=True)
     if result.returncode != 0:
         raise UserError(f"{spec}: rpmspec -P failed for target {target.name}: "
                         f"{last_line(result.stderr)}", "fix the template or manifest")

@@ -81,7 +81,9 @@ class Reporter:
         print(f"{target}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
               + f" in {seconds:.1f}s", file=self.stream)
         for outcome in outcomes.values():
-            if outcome.status == FAILED:
+            if outcome.status == FAILED and outcome.log is None:
+                print(f"\n{outcome.name} failed: {outcome.reason}", file=self.stream)
+            elif outcome.status == FAILED:
                 print(f"\n{outcome.name} failed ({outcome.reason}); last lines of {outcome.log}:",
                       file=self.stream)
                 for line in log_tail(outcome.log):
@@ -94,9 +96,13 @@ def outcome_json(outcome: PackageOutcome) -> dict:
             "reason": outcome.reason or None}
 
 
+JSON_SCHEMA_VERSION = 1  # of every --json document; bump on an incompatible change
+
+
 def write_json(summary: dict, stream: TextIO = sys.stdout) -> None:
-    json.dump(summary, stream, indent=2, default=lambda value: str(value) if isinstance(value, Path)
-              else value)
+    document = {"schema_version": JSON_SCHEMA_VERSION, **summary}
+    json.dump(document, stream, indent=2, default=lambda value: str(value)
+              if isinstance(value, Path) else value)
     stream.write("\n")
 
 

@@ -1,19 +1,30 @@
 """Turn loaded YAML into typed dataclasses, strictly.
 
 The dataclasses *are* the schema: field names are the allowed keys, annotations the allowed types,
-fields without a default are required. Every problem is reported as one located line.
+fields without a default are required, `Annotated[int, Range(lo, hi)]` bounds a number. Every
+problem is reported as one located line.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import types
 import typing
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from .errors import UserError
 from .yamlpos import KeyPath, Positions, format_path
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """Bounds of a whole number field: `Annotated[int, Range(0, 2**32 - 1, "why")]`."""
+
+    low: int
+    high: int
+    why: str = ""
 
 
 class SchemaError(UserError):
@@ -29,8 +40,7 @@ def build(cls: type, data: Any, path: KeyPath, positions: Positions) -> Any:
     """Build an instance of dataclass `cls` from `data`, checking keys and types recursively."""
     if not isinstance(data, dict):
         raise SchemaError(positions, path, f"expected a mapping, got {_describe(data)}")
-    hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints, fields = _schema_of(cls)
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
@@ -46,8 +56,23 @@ def build(cls: type, data: Any, path: KeyPath, positions: Positions) -> Any:
     return cls(**values)
 
 
+@functools.cache
+def _schema_of(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+    hints = get_type_hints(cls, include_extras=True)
+    return hints, {f.name: f for f in dataclasses.fields(cls) if f.init}
+
+
 def convert(annotation: Any, value: Any, path: KeyPath, positions: Positions) -> Any:
     origin = get_origin(annotation)
+    if origin is Annotated:
+        base, *extras = get_args(annotation)
+        result = convert(base, value, path, positions)
+        for extra in extras:
+            if isinstance(extra, Range) and not extra.low <= result <= extra.high:
+                raise SchemaError(positions, path, f"{result} is out of range",
+                                  f"use {extra.low} to {extra.high}"
+                                  + (f" ({extra.why})" if extra.why else ""))
+        return result
     if origin in (Union, types.UnionType):
         options = get_args(annotation)
         if value is None and type(None) in options:
@@ -64,7 +89,10 @@ def convert(annotation: Any, value: Any, path: KeyPath, positions: Positions) ->
         raise errors[-1]
     if origin is Literal:
         allowed = get_args(annotation)
-        if value not in allowed:
+        if not any(type(value) is type(option) and value == option for option in allowed):
+            written = positions.not_text.get(path, (None,))[0]
+            if written in allowed:
+                raise _quote_it(positions, path)
             raise SchemaError(positions, path, f"'{value}' is not allowed",
                               f"use one of: {', '.join(map(str, allowed))}")
         return value
@@ -77,16 +105,19 @@ def convert(annotation: Any, value: Any, path: KeyPath, positions: Positions) ->
         if not isinstance(value, dict):
             raise SchemaError(positions, path, f"expected a mapping, got {_describe(value)}")
         key_type, value_type = get_args(annotation)
-        return {convert(key_type, k, path + (k,), positions):
-                convert(value_type, v, path + (k,), positions) for k, v in value.items()}
+        if key_type is not str:
+            raise TypeError(f"schema keys must be str, not {key_type!r}")  # a bug in the schema
+        # keys are always the text written (yamlpos); the path's YAML flags belong to the value
+        return {str(k): convert(value_type, v, path + (k,), positions) for k, v in value.items()}
     if dataclasses.is_dataclass(annotation):
         return build(annotation, value, path, positions)
     if annotation is str:
-        # YAML turns 1.0 or 2024 into numbers; versions and modes are text, so accept scalars.
+        if path in positions.not_text:  # 1.10, 0644, yes, 1e3: YAML does not read the text written
+            raise _quote_it(positions, path)
         if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
             raise SchemaError(positions, path, f"expected text, got {_describe(value)}",
-                              "quote the value")
-        return str(value)
+                              "quote it")
+        return str(value)  # a plain 2024 or 1.0 reads back as written: the text it was
     if annotation is bool:
         if not isinstance(value, bool):
             raise SchemaError(positions, path, f"expected true or false, got {_describe(value)}")
@@ -98,6 +129,12 @@ def convert(annotation: Any, value: Any, path: KeyPath, positions: Positions) ->
     if annotation is Any or annotation is typing.Any:
         return value
     raise TypeError(f"schema cannot convert {annotation!r}")  # a bug in the schema, not user input
+
+
+def _quote_it(positions: Positions, path: KeyPath) -> SchemaError:
+    written, meaning = positions.not_text[path]
+    return SchemaError(positions, path, f"YAML reads {written} as {meaning}, not as text",
+                       f'quote it: "{written}"')
 
 
 def _describe(value: Any) -> str:

@@ -21,6 +21,15 @@ class MockSettings:
 
 
 @dataclass(frozen=True)
+class CoprSettings:
+    """How a Copr build farm builds this target (--backend copr)."""
+
+    chroot: str  # Copr's name for the distribution, e.g. epel-9-x86_64
+    # baseurls the chroot's buildroot adds (--create-project writes them into the project)
+    external_repos: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ExtraRepository:
     """A third-party repository no release package of the distribution enables (e.g. OpenVox):
     fuel-release writes it into the target's .repo file."""
@@ -47,6 +56,7 @@ class TargetProfile:
     repositories: list[ExtraRepository] = field(default_factory=list)
     # repository name -> URL, for scripts/refresh-distro-data (dnf repoquery on live mirrors)
     mirrors: dict[str, str] = field(default_factory=dict)
+    copr: CoprSettings | None = None
     name: str = ""
     macros_files: tuple[Path, ...] = ()
 

@@ -97,7 +97,7 @@ def test_distribution_names(target, name, expected):
 
 @pytest.mark.parametrize("target, python, dist", [
     ("el9", "3.9", ".el9"), ("el10", "3.12", ".el10"), ("fedora-44", "3.14", ".fc44"),
-    ("fedora-45", "3.15", ".fc45"), ("leap-16", "3.13", ".lp160")])
+    ("fedora-45", "3.15", ".fc45"), ("leap-16", "3.13", ".suse.lp160")])
 def test_targets_are_the_current_releases_with_their_python(target, python, dist):
     """DISTROS.md: EL9 3.9, EL10 3.12, Fedora 44 3.14, Fedora 45 3.15, Leap 16.0 3.13."""
     profile = load_target(ROOT, target)

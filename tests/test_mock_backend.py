@@ -19,7 +19,8 @@ from conftest import ROOT, require_tools, run_buildtool
 
 FAKE_MOCK = """\
 #!/usr/bin/env python3
-# TEST DOUBLE of mock: records argv, then rebuilds the SRPM with host rpmbuild into --resultdir.
+# TEST DOUBLE of mock: records argv, then rebuilds the SRPM with host rpmbuild into --resultdir,
+# with the target's macros (what the real chroot's distribution macros provide).
 import json, os, subprocess, sys, tempfile
 args = sys.argv[1:]
 with open(os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "calls.jsonl"), "a") as log:
@@ -28,7 +29,7 @@ resultdir = args[args.index("--resultdir") + 1]
 srpm = args[-1]
 with tempfile.TemporaryDirectory() as top:
     status = subprocess.call(["rpmbuild", "--rebuild", "--nodeps", "--define", "_topdir " + top,
-                              "--define", "dist .el9", srpm],
+                              *json.loads(TARGET_ARGS), srpm],
                              stdout=open(os.path.join(resultdir, "build.log"), "w"),
                              stderr=subprocess.STDOUT)
     for root, _, files in os.walk(os.path.join(top, "RPMS")):
@@ -78,7 +79,8 @@ def test_orchestration_with_the_mock_test_double(chain, workdirs, tmp_path, monk
     require_tools("rpmbuild", "createrepo_c")
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    (bindir / "mock").write_text(FAKE_MOCK)
+    target_args = json.dumps(load_target(ROOT, "el9").rpm_args())
+    (bindir / "mock").write_text(FAKE_MOCK.replace("TARGET_ARGS", repr(target_args)))
     os.chmod(bindir / "mock", 0o755)
     calls = bindir / "calls.jsonl"  # the build environment is scrubbed: no variables get through
     monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")

@@ -105,8 +105,31 @@ def test_failed_package_skips_dependents_and_the_rest_publishes(chain, workdirs,
     assert "chain-a failed (build failed); last lines of" in result.stderr
     assert "missing.txt" in result.stderr  # the log's tail names the culprit
     assert "Traceback" not in result.stderr
+    # chain-meta built, but it requires chain-a and chain-b: publishing it would give an
+    # uninstallable repository, so it is held back and nothing is published
+    held = summary["targets"]["el9"]["held_back"]
+    assert held["chain-meta"].startswith("nothing provides 'chain-")
+    assert "held back chain-meta: nothing provides" in result.stderr
+    assert not (tmp_path / "dist" / "repos" / "el9" / "current").exists()
+
+
+def test_a_failed_build_keeps_its_published_version_and_the_repository_installable(
+        chain, workdirs, tmp_path):
+    status, _, stderr = repo_json(chain, workdirs)
+    assert status == 0, stderr
     current = tmp_path / "dist" / "repos" / "el9" / "current"
-    assert repoquery(current) == ["chain-meta-3.0-1.el9"]
+    before = repoquery(current)
+    (chain.parent / "src" / "chain-a" / "data.txt").write_text("new content\n")
+    chain.write_text(chain.read_text().replace("src: data.txt", "src: missing.txt"))
+    result = run_buildtool("repo", "-m", str(chain), "--json", *workdirs)
+    assert result.status == 1
+    summary = json.loads(result.stdout)["targets"]["el9"]
+    assert summary["packages"]["chain-a"]["status"] == "failed"
+    assert summary["kept_previous"] == {"chain-a": ["chain-a-1.0-1.el9.noarch.rpm"],
+                                        "chain-b": ["chain-b-2.0-1.el9.noarch.rpm"]}  # skipped
+    # chain-b and chain-meta still install: the repository offers the published chain-a
+    assert summary["held_back"] == {}
+    assert repoquery(current) == before
 
 
 def test_only_builds_the_package_and_its_dependencies(chain, workdirs):
@@ -125,13 +148,24 @@ def test_standalone_stages(chain, workdirs, tmp_path):
 
 
 @pytest.mark.parametrize("target,dist", [("el10", "el10"), ("fedora-44", "fc44"),
-                                         ("fedora-45", "fc45"), ("leap-16", "lp160")])
+                                         ("fedora-45", "fc45"), ("leap-16", "suse.lp160")])
 def test_other_targets_build(chain, workdirs, target, dist):
-    status, summary, stderr = repo_json(chain, workdirs, "--target", target)
-    assert status == 0, stderr
+    result = run_buildtool("build", "-m", str(chain), "--json", "--target", target, *workdirs)
+    assert result.status == 0, result.stderr
+    summary = json.loads(result.stdout)
     rpms = [Path(r).name for p in summary["targets"][target]["packages"].values() for r in p["rpms"]]
     assert sorted(rpms) == [f"chain-a-1.0-1.{dist}.noarch.rpm", f"chain-b-2.0-1.{dist}.noarch.rpm",
                             f"chain-meta-3.0-1.{dist}.noarch.rpm"]
+
+
+def test_publish_holds_back_what_the_distribution_data_cannot_satisfy(chain, workdirs):
+    """Leap 16 has no evidence for bash or /bin/sh here: nothing that needs them is published."""
+    status, summary, stderr = repo_json(chain, workdirs, "--target", "leap-16")
+    assert status == 1
+    held = summary["targets"]["leap-16"]["held_back"]
+    assert held["chain-a"] == "nothing provides '/bin/sh' on leap-16"
+    assert held["chain-meta"] == "nothing provides 'chain-a' on leap-16"
+    assert "leap-16: held back chain-b: nothing provides" in stderr
 
 
 def test_scriptlets_have_no_unexpanded_macros(chain, workdirs):
@@ -168,3 +202,39 @@ def test_generated_release_files_follow_each_target(chain, workdirs, tmp_path):
         flags = subprocess.run(["rpm", "-qp", "--qf", "[%{FILENAMES} %{FILEFLAGS:fflags}\n]", rpm],
                                capture_output=True, text=True).stdout
         assert "/etc/yum.repos.d/fuel.repo cn" in flags
+
+
+def test_an_unreachable_source_fails_its_package_only_and_json_says_so(chain, workdirs):
+    chain.write_text(chain.read_text() + """\
+  chain-remote:
+    version: "1.0"
+    kind: files
+    summary: A package whose source cannot be fetched
+    description: Its URL points at a closed local port.
+    source: {url: "http://127.0.0.1:9/remote-1.0.tar.gz", sha256: a000000000000000000000000000000000000000000000000000000000000000}
+  chain-needs-remote:
+    version: "1.0"
+    kind: meta
+    summary: Needs chain-remote
+    description: Skipped when chain-remote cannot be fetched.
+    requires: [chain-remote]
+""")
+    status, summary, stderr = repo_json(chain, workdirs)
+    assert status == 1 and summary["schema_version"] == 1 and summary["ok"] is False
+    packages = summary["targets"]["el9"]["packages"]
+    assert packages["chain-remote"]["status"] == "failed"
+    assert "cannot download http://127.0.0.1:9/remote-1.0.tar.gz" in packages["chain-remote"]["reason"]
+    assert packages["chain-needs-remote"]["status"] == "skipped"
+    assert {packages[n]["status"] for n in ("chain-a", "chain-b")} == {"built"}
+    # chain-meta requires every package, so it cannot be published without chain-remote
+    assert summary["targets"]["el9"]["held_back"] == {
+        "chain-meta": "nothing provides 'chain-needs-remote' on el9"}
+    assert "chain-remote failed: chain-remote: cannot download" in stderr
+
+
+def test_json_is_written_on_a_usage_error_too(tmp_path):
+    result = run_buildtool("repo", "-m", str(tmp_path / "missing.yaml"), "--json")
+    assert result.status == 2
+    document = json.loads(result.stdout)
+    assert document["schema_version"] == 1 and document["ok"] is False
+    assert "missing.yaml" in document["error"]

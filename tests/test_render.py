@@ -122,7 +122,9 @@ def test_dependencies_are_mapped_per_target(tmp_path):
     manifest = FIXTURES / "chain" / "manifest.yaml"
     el9 = render_for(manifest, tmp_path / "a", "el9")["chain-b"].spec.read_text()
     suse = render_for(manifest, tmp_path / "b", "leap-16")["chain-b"].spec.read_text()
-    assert "Requires(pre):  shadow-utils" in el9
+    # EL/Fedora's convention: systemd-rpm-macros' %sysusers_create_compat runs the sysusers.d file
+    assert "%{?sysusers_requires_compat}\n" in el9
+    assert "%pre\n" in el9 and "%sysusers_create_compat %{SOURCE" in el9
     # openSUSE's convention: sysuser-tools makes the %pre script from the sysusers.d file
     assert "BuildRequires:  sysuser-tools\n%sysusers_requires\n" in suse
     assert "%sysusers_generate_pre %{SOURCE2} chain-b chain-b.conf" in suse
@@ -154,3 +156,17 @@ def test_broken_template_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr("buildtool.render.SPECS_DIR", specs)
     with pytest.raises(UserError, match=r"meta.spec.j2:1: template syntax error"):
         render_for(FIXTURES / "chain" / "manifest.yaml", tmp_path, "el9")
+
+
+@pytest.mark.parametrize("attack", ["unit-description-newline", "tmpfiles-remove-usr",
+                                    "install-etc-passwd", "yaml-billion-laughs"])
+def test_render_refuses_a_hostile_manifest_and_writes_nothing(tmp_path, attack):
+    """The render stage validates first: one located line, exit 2, no spec or unit written."""
+    manifest = Path(__file__).resolve().parent / "hostile" / f"{attack}.yaml"
+    build = tmp_path / "build"
+    result = run_buildtool("render", "-m", str(manifest), "--target", "el9",
+                           "--build-dir", str(build))
+    assert result.status == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{attack}.yaml:" in lines[0] and "Traceback" not in result.stderr
+    assert not build.exists() or not list(build.rglob("*.spec")) + list(build.rglob("*.service"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 
 from ..errors import UserError
 from ..sandbox import Sandbox
@@ -15,11 +16,23 @@ BACKENDS = {"mock": MockBackend, "rpmbuild": RpmbuildBackend}
 
 
 def select_backend(name: str, *, warn=lambda message: print(message, file=sys.stderr),
-                   sandbox: Sandbox | None = None) -> Backend:
+                   sandbox: Sandbox | None = None, farm: dict | None = None) -> Backend:
     """`auto` picks mock where it is installed, else host rpmbuild with a one-line warning.
+    `farm`: the build farms' options by backend name (see farm_options).
 
     `sandbox` confines host rpmbuild builds (and the SRPM step); mock confines its builds
-    itself (chroot, no network, unprivileged mockbuild user)."""
+    itself (chroot, no network, unprivileged mockbuild user), a farm on its own machines."""
+    if name in ("copr", "koji"):
+        # imported on use: their client libraries are optional
+        if name == "copr":
+            from .copr import CoprBackend as farm_backend
+            from .copr import CoprOptions as farm_defaults
+        else:
+            from .koji import KojiBackend as farm_backend
+            from .koji import KojiOptions as farm_defaults
+        backend = farm_backend((farm or {}).get(name) or farm_defaults(), say=warn)
+        backend.check_available()
+        return backend
     if name == "auto":
         if shutil.which("mock"):
             name = "mock"
@@ -28,11 +41,46 @@ def select_backend(name: str, *, warn=lambda message: print(message, file=sys.st
                  "(not a clean-room build)")
             name = "rpmbuild"
     if name not in BACKENDS:
-        raise UserError(f"unknown backend '{name}'", "use auto, mock or rpmbuild")
+        raise UserError(f"unknown backend '{name}'", "use auto, mock, rpmbuild, copr or koji")
     backend = BACKENDS[name]()
     backend.check_available()
     backend.sandbox = sandbox
     return backend
 
 
-__all__ = ["Backend", "BuildRequest", "BuildResult", "select_backend", "BACKENDS"]
+__all__ = ["Backend", "BuildRequest", "BuildResult", "select_backend", "BACKENDS",
+           "add_farm_arguments", "farm_options"]
+
+
+def add_farm_arguments(parser) -> None:
+    """The command-line options of the build farm backends."""
+    group = parser.add_argument_group("build farms (--backend copr, --backend koji)")
+    group.add_argument("--copr-project", metavar="OWNER/PROJECT", default="",
+                       help="the Copr project to build in (@GROUP/PROJECT for a group's)")
+    group.add_argument("--copr-config", type=Path, metavar="FILE",
+                       help="copr-cli's configuration with the API token (default: ~/.config/copr)")
+    group.add_argument("--create-project", action="store_true",
+                       help="create the project, or enable the target's chroot in it, with the "
+                            "external repositories of repo-config/targets")
+    group.add_argument("--no-download", action="store_true",
+                       help="leave the RPMs in Copr: print its .repo URL instead of publishing")
+    group.add_argument("--koji-profile", default="koji", metavar="PROFILE",
+                       help="koji client profile: hub, topurl, authentication (default: koji)")
+    group.add_argument("--koji-config", type=Path, metavar="FILE",
+                       help="a koji client configuration read on top of the system's")
+    group.add_argument("--koji-target", default="", metavar="KOJI_TARGET",
+                       help="the Koji build target; {target} becomes buildtool's target name")
+    group.add_argument("--poll", type=float, default=20.0, metavar="SECONDS",
+                       help="how often to ask the build farm for its builds' states (default: 20)")
+
+
+def farm_options(args) -> dict:
+    from .copr import CoprOptions
+    from .koji import KojiOptions
+
+    poll = max(0.0, args.poll)
+    return {"copr": CoprOptions(project=args.copr_project, config=args.copr_config,
+                                create_project=args.create_project,
+                                download=not args.no_download, poll_seconds=poll),
+            "koji": KojiOptions(profile=args.koji_profile, config=args.koji_config,
+                                target=args.koji_target, poll_seconds=poll)}

@@ -10,11 +10,17 @@ from .. import pipeline
 from ..errors import EXIT_FAILED, UserError
 from ..publish import repo_dir
 from ..report import write_json
+from .lint import assemble_config, distribution_config, rpmlint_dir
 from .nextbuild import build_next_repo
 from .report import print_report, report_json
 from .run import verify_target
 
-LINT_CONFIG = pipeline.PROJECT_ROOT / "rpmlint.toml"
+
+def lint_config(settings: pipeline.Settings, target) -> Path:
+    """The target distribution's rpmlint configuration with Fuel's filters on top."""
+    return assemble_config(distribution_config(settings.config_root, target),
+                           rpmlint_dir(settings.config_root) / "fuel.toml",
+                           settings.build_dir / "rpmlint" / target.name)
 
 
 def add_parser(sub, common: argparse.ArgumentParser) -> None:
@@ -52,7 +58,8 @@ def cmd_verify(args, settings: pipeline.Settings, reporter) -> int:
                                         settings.build_dir / "verify-next" / target.name)
         data_file = args.distro_data or target.distro_data_file(settings.config_root)
         reports.append(verify_target(target, repo, next_repo,
-                                     settings.build_dir / "verify" / target.name, LINT_CONFIG,
+                                     settings.build_dir / "verify" / target.name,
+                                     lint_config(settings, target),
                                      data_file))
     print_report(reports, sys.stderr)
     if args.json:
