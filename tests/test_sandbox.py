@@ -108,10 +108,11 @@ def attack(tmp_path, listener, monkeypatch):
     shutil.rmtree(live_tree, ignore_errors=True)
 
 
-def attack_lines(log: Path) -> dict[str, set[str]]:
-    """ATTACK name -> the outcomes it printed (setup.py runs at %build and at %install)."""
+def attack_lines(text: str) -> dict[str, set[str]]:
+    """ATTACK name -> the outcomes setup.py reported (it runs more than once per build)."""
     outcomes: dict[str, set[str]] = {}
-    for line in log.read_text().splitlines():
+    for line in text.splitlines():
+        line = line.removeprefix("# ")
         if line.startswith("ATTACK "):
             name, _, outcome = line.removeprefix("ATTACK ").partition(": ")
             outcomes.setdefault(name, set()).add(outcome)
@@ -132,7 +133,9 @@ def test_hostile_setup_py_cannot_reach_the_host(attack, listener, tmp_path):
     result, build, plan, live_tree = attack(ALL_ATTACKS)
     assert result.status == 0, result.stderr[-2000:]
     log = build / "el9" / "logs" / "hostile.log"
-    seen = attack_lines(log)
+    rpm = next((build / "el9" / "rpms" / "hostile").glob("hostile-1.0-*.rpm"))
+    shipped = payload(rpm, tmp_path / "payload")
+    seen = attack_lines(shipped)  # the report the package ships, whatever the log shows
     assert set(seen) == set(ALL_ATTACKS), log.read_text()[-3000:]
 
     # /var/tmp inside is private: the write lands there and vanishes with the sandbox.
@@ -140,8 +143,6 @@ def test_hostile_setup_py_cannot_reach_the_host(attack, listener, tmp_path):
     # /etc/shadow is masked and the build user could not read it anyway; nothing shipped.
     assert seen["read-shadow"] == {"blocked: PermissionError: [Errno 13] Permission denied: "
                                    "'/etc/shadow'"}
-    rpm = next((build / "el9" / "rpms" / "hostile").glob("hostile-1.0-*.rpm"))
-    shipped = payload(rpm, tmp_path / "payload")
     assert "LOOT = None" in shipped
     for line in Path("/etc/shadow").read_text().splitlines():
         assert not line or line not in shipped
@@ -156,8 +157,7 @@ def test_hostile_setup_py_cannot_reach_the_host(attack, listener, tmp_path):
                for o in seen["write-other-trees"] | seen["poison-cache"])
     assert planted(build, live_tree, Path(plan["cache"])) == []
     # It ran as an unprivileged user, not as root mapped into a namespace.
-    identity = next(line for line in log.read_text().splitlines()
-                    if line.startswith("ATTACK-IDENTITY"))
+    identity = next(line for line in shipped.splitlines() if "ATTACK-IDENTITY" in line)
     if os.geteuid() == 0:
         uid = int(identity.split("uid=")[1].split()[0])
         assert uid != 0 and uid == sandbox_module.ensure_build_user().uid
@@ -184,7 +184,6 @@ def test_a_build_output_that_is_a_link_is_refused(attack):
     result, build, _, _ = attack(["smuggle-output"])
     assert result.status == 1
     log = (build / "el9" / "logs" / "hostile.log").read_text()
-    assert "ATTACK smuggle-output: done" in log
     assert "refused build output zz-smuggled-1.0-1.noarch.rpm: not a regular file" in log
     assert not list(build.rglob("zz-smuggled*"))
 

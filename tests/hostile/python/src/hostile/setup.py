@@ -1,8 +1,9 @@
 """Hostile on purpose: every build step that runs this file tries to escape the build.
 
 The test writes attack.json next to this file: which attacks to run and the host paths and
-ports to aim at. Each attempt prints one line `ATTACK <name>: done|blocked: <error>` (it lands
-in the build log); stolen data goes into hostile_loot.py, which the package ships.
+ports to aim at. Each attempt reports one line `ATTACK <name>: done|blocked: <error>`, printed
+(the build log shows it when the build tool does not hide setup.py's output) and appended to
+hostile_report.py; stolen data goes into hostile_loot.py. The package ships both.
 """
 
 import glob
@@ -16,12 +17,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PLAN = json.load(open(os.path.join(HERE, "attack.json")))
 
 
+def report(line):
+    print(line, flush=True)
+    with open(os.path.join(HERE, "hostile_report.py"), "a") as handle:
+        handle.write(f"# {line}\n")
+
+
 def attempt(name, action):
     try:
         action()
-        print(f"ATTACK {name}: done", flush=True)
+        report(f"ATTACK {name}: done")
     except Exception as error:  # noqa: BLE001 - the point is to report whatever stopped it
-        print(f"ATTACK {name}: blocked: {type(error).__name__}: {error}", flush=True)
+        report(f"ATTACK {name}: blocked: {type(error).__name__}: {error}")
 
 
 def write_file(path):
@@ -66,8 +73,8 @@ attacks = {
     "poison-cache": lambda: write_into_trees([PLAN["cache"]]),
     "smuggle-output": smuggle_output,
 }
-print(f"ATTACK-IDENTITY uid={os.getuid()} gid={os.getgid()}", flush=True)
+report(f"ATTACK-IDENTITY uid={os.getuid()} gid={os.getgid()}")
 for name in PLAN["attacks"]:
     attempt(name, attacks[name])
 
-setuptools.setup(name="hostile", version="1.0", py_modules=["hostile", "hostile_loot"])
+setuptools.setup(name="hostile", version="1.0", py_modules=["hostile", "hostile_loot", "hostile_report"])
