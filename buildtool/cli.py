@@ -281,7 +281,7 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
         failed = any(o.status in (FAILED, SKIPPED) for o in outcomes.values())
         target_summary = {"backend": backend.name, "seconds": round(timer.seconds, 3),
                           "sandbox": backend.clean_room or backend.sandbox is not None,
-                          "packages": {name: dict(outcome_json(o), source=source_json(fetched[name]))
+                          "packages": {name: dict(outcome_json(o), source=source_json(fetched.get(name)))
                                        for name, o in outcomes.items()},
                           "not_on_target": not_built}
         if hasattr(backend, "run_summary"):  # a build farm: build ids, states, log URLs
