@@ -49,6 +49,7 @@ installcheck:  ## the install/upgrade/erase test in a real distribution containe
 bench: venv tools
 	$(VENV)/bin/python bench/bench_pipeline.py
 	$(VENV)/bin/python bench/bench_publish.py
+	$(VENV)/bin/python bench/bench_sandbox.py
 
 venv: $(VENV)/.installed
 

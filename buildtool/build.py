@@ -17,9 +17,10 @@ from typing import Callable
 from . import __version__
 from .backends import Backend, BuildRequest
 from .backends.base import run_logged
-from .backends.rpmbuild import build_environment
+from .backends.rpmbuild import build_environment, config_files, outputs_are_files
 from .graph import Graph
 from .render import RenderedPackage, spec_digest
+from .sandbox import Sandbox
 from .sources import FetchedSource
 from .targets import TargetProfile
 
@@ -73,7 +74,9 @@ def build_keys(graph: Graph, inputs: dict[str, PackageInput], target: TargetProf
                backend: Backend) -> dict[str, str]:
     """Digest of everything that can change a package's RPMs, including its dependencies' keys."""
     keys: dict[str, str] = {}
-    run_wide = [target.name, backend.name, __version__,
+    # An unconfined (--no-sandbox) build's RPMs are never reused as if they were confined.
+    confinement = "sandboxed" if backend.sandbox or backend.clean_room else "unconfined"
+    run_wide = [target.name, backend.name, confinement, __version__,
                 *(path.read_text() for path in target.macros_files)]
     for name in graph.order():
         item = inputs[name]
@@ -152,8 +155,10 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
     started = time.monotonic()
     log = layout.log(name)
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(f"# buildtool {__version__}: {name} for {target.name} with {backend.name}\n")
-    srpm = build_srpm(item, target, layout, log) if backend.needs_srpm else None
+    log.write_text(f"# buildtool {__version__}: {name} for {target.name} with {backend.name}"
+                   f"{'' if backend.clean_room or backend.sandbox else ' (no sandbox)'}\n"
+                   + source_log_line(item.source))
+    srpm = build_srpm(item, target, layout, log, backend.sandbox) if backend.needs_srpm else None
     if backend.needs_srpm and srpm is None:
         return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "SRPM failed")
     final_dir = layout.rpms(name)
@@ -175,17 +180,34 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def source_log_line(source: FetchedSource | None) -> str:
+    if source is None:
+        return ""
+    commit = f" (git commit {source.commit})" if source.commit else ""
+    return f"# source: {source.filename} sha256 {source.sha256}{commit}\n"
+
+
 def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,
-               log: Path) -> Path | None:
+               log: Path, sandbox: Sandbox | None = None) -> Path | None:
     layout.srpms.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="buildtool-srpm-") as tmp:
+        sources, spec = item.rendered.sources_dir.resolve(), item.rendered.spec.resolve()
         args = ["rpmbuild", "-bs", "--nodeps", "--define", f"_topdir {tmp}",
-                "--define", f"_sourcedir {item.rendered.sources_dir}",
-                "--define", f"_srcrpmdir {tmp}", *target.rpm_args(), str(item.rendered.spec)]
-        if run_logged(args, log, build_environment(item.source_date_epoch)) != 0:
+                "--define", f"_sourcedir {sources}",
+                "--define", f"_srcrpmdir {tmp}", *target.rpm_args(), str(spec)]
+        env = build_environment(item.source_date_epoch)
+        if sandbox is not None:  # the spec is parsed, and a spec can run commands (%(...))
+            args = sandbox.command(args, writable=(Path(tmp),), readable=(
+                sources, spec, *config_files(target)))
+            env = sandbox.environment(env)
+            sandbox.give(Path(tmp))
+        status = run_logged(args, log, env)
+        if sandbox is not None:
+            sandbox.take_back(Path(tmp))
+        if status != 0:
             return None
         made = list(Path(tmp).glob("*.src.rpm"))
-        if len(made) != 1:
+        if len(made) != 1 or not outputs_are_files(made, log):
             return None
         final = layout.srpms / made[0].name
         shutil.move(str(made[0]), final)

@@ -17,6 +17,7 @@ from .build import FAILED, SKIPPED
 from .errors import EXIT_FAILED, UserError
 from .render import check_spec
 from .report import Reporter, Timer, outcome_json, write_json
+from .sandbox import create as make_sandbox
 from .sources import default_cache_dir
 from .targets import load_target
 from .verify import command as verify_command
@@ -62,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--backend", choices=["auto", "mock", "rpmbuild", "copr", "koji"],
                         default="auto", help="auto = mock where installed, else host rpmbuild; "
                         "copr, koji = a build farm (see README: Build farms)")
+    common.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                        help="run package code (setup.py, %%prep, %%build, %%install) unconfined "
+                             "on this host instead of in the bubblewrap sandbox (warns)")
     common.add_argument("--build-dir", type=Path, default=pipeline.Settings().build_dir,
                         help="work directory (default: build/)")
     common.add_argument("--dist-dir", type=Path, default=pipeline.Settings().dist_dir,
@@ -126,6 +130,7 @@ def settings_from(args: argparse.Namespace) -> pipeline.Settings:
     return pipeline.Settings(
         manifest=args.manifest, targets=args.targets or ["el9"], profiles=args.profiles,
         source_overrides=overrides, only=args.only, jobs=args.jobs, backend=args.backend,
+        sandbox=args.sandbox,
         build_dir=args.build_dir.resolve(), dist_dir=args.dist_dir.resolve(),
         cache_dir=default_cache_dir(),
         keep=args.keep, keep_versions=args.keep_versions, wait_for_lock=not args.no_wait,
@@ -254,7 +259,9 @@ def cmd_publish(args, settings, reporter) -> int:
 def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     manifest, targets = pipeline.load(settings)
     full_graph = pipeline.plan_graph(manifest, settings)
-    backend = select_backend(settings.backend, warn=reporter.warn, farm=farm_options(args))
+    sandbox = make_sandbox(settings.sandbox, reporter.warn)
+    backend = select_backend(settings.backend, warn=reporter.warn, sandbox=sandbox,
+                             farm=farm_options(args))
     summary, status = {}, 0
     for target in targets:
         timer = Timer()
@@ -262,7 +269,7 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
         rendered = pipeline.render(manifest, target, settings, graph)
         fetch_failures: dict[str, str] = {}
         fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer,
-                                         failures=fetch_failures)
+                                         failures=fetch_failures, sandbox=sandbox)
         graph, unbuildable = pipeline.without_failed_fetches(graph, fetch_failures)
         rendered = {name: rendered[name] for name in graph.order()}
         pipeline.assign_releases(manifest, rendered, fetched, target, settings)
@@ -273,7 +280,9 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
         reporter.summary(target.name, outcomes, timer.seconds)
         failed = any(o.status in (FAILED, SKIPPED) for o in outcomes.values())
         target_summary = {"backend": backend.name, "seconds": round(timer.seconds, 3),
-                          "packages": {name: outcome_json(o) for name, o in outcomes.items()},
+                          "sandbox": backend.clean_room or backend.sandbox is not None,
+                          "packages": {name: dict(outcome_json(o), source=source_json(fetched.get(name)))
+                                       for name, o in outcomes.items()},
                           "not_on_target": not_built}
         if hasattr(backend, "run_summary"):  # a build farm: build ids, states, log URLs
             target_summary[backend.name] = backend.run_summary(target)
@@ -299,6 +308,13 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     if args.json:
         write_json({"ok": status == 0, "targets": summary})
     return status
+
+
+def source_json(source) -> dict | None:
+    """What a package was built from; a git source's ref as the commit id it resolved to."""
+    if source is None:
+        return None
+    return {"file": source.filename, "sha256": source.sha256, "commit": source.commit}
 
 
 def _graph_for(graph, target, reporter):

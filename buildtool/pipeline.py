@@ -20,6 +20,7 @@ from .backends import Backend
 from .errors import StageFailed, UserError
 from .graph import Graph, for_target, plan, unavailable_on
 from .manifest import Manifest, load_manifest
+from .sandbox import Sandbox
 from .signing import Signer, SigningConfig
 from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
 from .targets import TargetProfile, available_targets, load_target
@@ -37,6 +38,7 @@ class Settings:
     only: list[str] = field(default_factory=list)
     jobs: int = os.cpu_count() or 2
     backend: str = "auto"
+    sandbox: bool = True  # False only with --no-sandbox: package code runs unconfined
     build_dir: Path = WORK_ROOT / "build"
     dist_dir: Path = WORK_ROOT / "dist"
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -75,9 +77,11 @@ def render(manifest: Manifest, target: TargetProfile, settings: Settings,
 
 def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
                   target: TargetProfile, settings: Settings, signer: Signer | None = None,
-                  failures: dict[str, str] | None = None) -> dict[str, FetchedSource | None]:
+                  failures: dict[str, str] | None = None,
+                  sandbox: Sandbox | None = None) -> dict[str, FetchedSource | None]:
     """Every package's source. With `failures`, a source that cannot be had is recorded there
-    (package -> message) and the others are still fetched; without, the first one raises."""
+    (package -> message) and the others are still fetched; without, the first one raises.
+    `sandbox` confines the one fetch step that runs package code (pip download of an sdist)."""
     cache = Lookaside(settings.cache_dir)
     fetched = {}
     for name, item in rendered.items():
@@ -88,7 +92,7 @@ def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedP
                 generated_dir = target_root(settings, target) / "generated" / name
                 release_files(generated_dir, target, settings, signer)
             fetched[name] = (fetch(manifest.packages[name], manifest.root, cache,
-                                   item.sources_dir, generated_dir) if source else None)
+                                   item.sources_dir, generated_dir, sandbox) if source else None)
         except StageFailed as error:
             if failures is None:
                 raise

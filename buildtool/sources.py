@@ -1,8 +1,13 @@
 """Fetch stage: every package's upstream source into a content-addressed lookaside cache.
 
 In-repo directories become deterministic tarballs (sorted entries, fixed mtime and owner), git
-refs go through `git archive`, PyPI sdists through `pip download` (so the user's pip configuration
-and mirrors apply), URLs through a plain download. Pinned checksums are always verified.
+refs go through `git archive` (resolved to a commit id), PyPI sdists through `pip download` (so
+the user's pip configuration and mirrors apply; it runs the sdist's setup code, so it runs in the
+sandbox, with network), URLs through a plain download. Pinned checksums are always verified.
+
+Sources are untrusted and must not leak the host into a package: a local tree's symlink must stay
+inside the tree, archives with absolute or `..` members or links out of the tree are refused, and
+a cached file is re-hashed every time it is used and copied (never hard-linked) into SOURCES.
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ import sys
 import tarfile
 import tempfile
 import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .archives import unsafe_members
 from .errors import StageFailed, UserError
 from .manifest import Package
+from .sandbox import Sandbox
 from .tooloutput import last_line
 
 SKIPPED_NAMES = {".git", "__pycache__", ".tox", ".venv", ".pytest_cache"}
@@ -33,6 +42,7 @@ class FetchedSource:
     filename: str
     sha256: str
     source_date_epoch: int | None  # the commit time for git sources
+    commit: str | None = None  # the commit id a git source's ref resolved to
 
 
 def default_cache_dir() -> Path:
@@ -97,32 +107,116 @@ def file_sha256(path: Path) -> str:
 
 
 def fetch(package: Package, manifest_root: Path, cache: Lookaside, dest_dir: Path,
-          generated_dir: Path | None = None) -> FetchedSource:
+          generated_dir: Path | None = None, sandbox: Sandbox | None = None) -> FetchedSource:
     """Put the package's Source0 into `dest_dir` (via the lookaside cache) and describe it.
 
     A `generated` source is the directory `generated_dir` that an earlier step wrote."""
     source = package.source
     filename = source_filename(package)
-    epoch = None
+    dest = dest_dir / filename
+    epoch = commit = None
     if source.path is not None or source.generated is not None:
         directory = generated_dir if source.generated else manifest_root / source.path
-        digest, cached = _store_bytes(cache, filename, deterministic_tarball(
-            directory, unpack_dir(package), package.source_date_epoch or 0))
+        data = deterministic_tarball(directory, unpack_dir(package),
+                                     package.source_date_epoch or 0, package.name)
+        digest = _store_bytes(cache, filename, data)
+        _write_bytes(dest, data)
     elif source.git is not None:
-        digest, cached, epoch = _fetch_git(package, cache, filename)
+        data, epoch, commit = _fetch_git(package, cache)
+        refuse_unsafe_archive(io.BytesIO(data), f"{package.name}: git source {source.git} at "
+                              f"{commit}", "fix the repository or pick another ref")
+        digest = _store_bytes(cache, filename, data)
+        _write_bytes(dest, data)
     else:
         digest = source.sha256
-        cached = cache.find(digest, filename) or _download(package, filename, cache)
-    dest = dest_dir / filename
-    if not dest.exists() or file_sha256(dest) != digest:
-        _link_or_copy(cached, dest)
-    return FetchedSource(filename, digest, epoch)
+        cached = cache.find(digest, filename) or _download(package, filename, cache, sandbox)
+        copy_verified(cached, dest, digest)
+        refuse_unsafe_archive(dest, f"{package.name}: {filename}",
+                              "the upstream archive is unsafe to unpack; do not build it")
+    return FetchedSource(filename, digest, epoch, commit)
 
 
-def deterministic_tarball(directory: Path, prefix: str, mtime: int) -> bytes:
+def copy_verified(cached: Path, dest: Path, digest: str) -> None:
+    """Copy a lookaside file to `dest`, hashing the very bytes copied: a cache file that no
+    longer matches its name (poisoned, or damaged) is never used."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    actual = hashlib.sha256()
+    with cached.open("rb") as source, tmp.open("wb") as out:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            actual.update(chunk)
+            out.write(chunk)
+    if actual.hexdigest() != digest:
+        tmp.unlink()
+        raise StageFailed(f"lookaside cache file {cached} does not match its sha256: "
+                          f"got {actual.hexdigest()}, expected {digest}",
+                          "the cache was modified; delete that file (buildtool fetches it again) "
+                          "and find out what wrote to the cache")
+    tmp.replace(dest)
+
+
+def refuse_unsafe_archive(archive, what: str, hint: str) -> None:
+    """Raise if an archive (a path or a file object) would write or point outside its tree."""
+    problems = archive_problems(archive)
+    if problems:
+        raise StageFailed(f"{what}: unsafe archive member {problems[0]}"
+                          + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                          hint)
+
+
+def archive_problems(archive) -> list[str]:
+    """'name: why' for each unsafe member of a tar or zip archive; [] for other files."""
+    try:
+        tar = (tarfile.open(fileobj=_rewound(archive), mode="r:*") if hasattr(archive, "read")
+               else tarfile.open(archive, mode="r:*"))
+    except tarfile.TarError:
+        tar = None
+    if tar is not None:
+        try:
+            with tar:
+                return unsafe_members((m.name, _kind(m), m.linkname) for m in tar)
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+            return [f"(archive): unreadable: {error}"]
+    if zipfile.is_zipfile(_rewound(archive)):
+        with zipfile.ZipFile(_rewound(archive)) as zipped:
+            return unsafe_members(_zip_members(zipped))
+    return []  # not an archive: a plain file source
+
+
+def _rewound(archive):
+    if hasattr(archive, "seek"):
+        archive.seek(0)
+    return archive
+
+
+def _kind(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return "symlink"
+    if member.islnk():
+        return "hardlink"
+    if member.isreg() or member.isdir():
+        return "file"
+    return "special"
+
+
+def _zip_members(zipped: zipfile.ZipFile):
+    for info in zipped.infolist():
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            yield info.filename.rstrip("/"), "symlink", zipped.read(info).decode(errors="replace")
+        else:
+            yield info.filename.rstrip("/"), "file", ""
+
+
+def _write_bytes(dest: Path, data: bytes) -> None:
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(dest)
+
+
+def deterministic_tarball(directory: Path, prefix: str, mtime: int, package: str = "") -> bytes:
     """A .tar.gz of `directory` under `prefix/` whose bytes depend only on the files' content."""
     if not directory.is_dir():
         raise UserError(f"source directory {directory} does not exist", "check source.path")
+    _refuse_escaping_links(directory, package)
     buffer = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=6) as gz:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -147,6 +241,21 @@ def _walk_sorted(directory: Path):
             yield from _walk_sorted(entry)
 
 
+def _refuse_escaping_links(directory: Path, package: str) -> None:
+    """A symlink that is absolute or resolves outside the tree would ship the host's file
+    (e.g. shadow.conf -> /etc/shadow) when the build follows it."""
+    root = directory.resolve()
+    for path in _walk_sorted(directory):
+        if not path.is_symlink():
+            continue
+        target = os.readlink(path)
+        resolved = Path(os.path.realpath(path))
+        if os.path.isabs(target) or not resolved.is_relative_to(root):
+            raise UserError(f"{package + ': ' if package else ''}{path}: symlink to {target} "
+                            f"points outside the source tree {directory}",
+                            "replace it with the file itself or a relative link inside the tree")
+
+
 def _tar_entry(tar: tarfile.TarFile, path: Path, name: str, mtime: int) -> tarfile.TarInfo:
     info = tar.gettarinfo(str(path), arcname=name)
     info.mtime = mtime
@@ -160,20 +269,21 @@ def _tar_entry(tar: tarfile.TarFile, path: Path, name: str, mtime: int) -> tarfi
     return info
 
 
-def _store_bytes(cache: Lookaside, filename: str, data: bytes) -> tuple[str, Path]:
+def _store_bytes(cache: Lookaside, filename: str, data: bytes) -> str:
+    """Record `data` in the cache (for the next run's download-free rebuild); return its digest."""
     digest = hashlib.sha256(data).hexdigest()
-    cached = cache.find(digest, filename)
-    if cached:
-        return digest, cached
+    if cache.find(digest, filename):
+        return digest
     with tempfile.NamedTemporaryFile(delete=False) as tmp:
         tmp.write(data)
     try:
-        return cache.store(Path(tmp.name), filename)
+        return cache.store(Path(tmp.name), filename)[0]
     finally:
         os.unlink(tmp.name)
 
 
-def _fetch_git(package: Package, cache: Lookaside, filename: str) -> tuple[str, Path, int]:
+def _fetch_git(package: Package, cache: Lookaside) -> tuple[bytes, int, str]:
+    """The .tar.gz of the source's ref, the commit time and the commit id the ref resolved to."""
     source = package.source
     mirror = cache.root.parent / "git" / hashlib.sha256(source.git.encode()).hexdigest()[:16]
     git = shutil.which("git")
@@ -203,11 +313,10 @@ def _fetch_git(package: Package, cache: Lookaside, filename: str) -> tuple[str, 
     buffer = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as gz:
         gz.write(archive)
-    digest, cached = _store_bytes(cache, filename, buffer.getvalue())
-    return digest, cached, epoch
+    return buffer.getvalue(), epoch, commit
 
 
-def _download(package: Package, filename: str, cache: Lookaside) -> Path:
+def _download(package: Package, filename: str, cache: Lookaside, sandbox: Sandbox | None) -> Path:
     """Download a pinned source, verify its checksum and store it; return the cached path."""
     source = package.source
     workdir = Path(tempfile.mkdtemp(prefix="buildtool-fetch-"))
@@ -216,10 +325,7 @@ def _download(package: Package, filename: str, cache: Lookaside) -> Path:
     try:
         if source.pypi:
             version = source.version or package.version
-            result = subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                 "--no-binary", ":all:", "--dest", str(workdir), f"{source.pypi}=={version}"],
-                capture_output=True, text=True)
+            result = _pip_download(f"{source.pypi}=={version}", workdir, sandbox)
             files = [p for p in workdir.iterdir() if p.is_file()]
             if result.returncode != 0 or len(files) != 1:
                 reason = last_line(result.stderr, "no file downloaded")
@@ -245,15 +351,43 @@ def _download(package: Package, filename: str, cache: Lookaside) -> Path:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _link_or_copy(src: Path, dest: Path) -> None:
-    tmp = dest.with_name(dest.name + ".tmp")
-    if tmp.exists():
-        tmp.unlink()
+def _pip_download(requirement: str, workdir: Path, sandbox: Sandbox | None):
+    """`pip download` of an sdist: pip runs the sdist's own setup code to read its metadata, so
+    it runs sandboxed (with network: it is a download), writing only into `workdir`."""
+    args = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
+            ":all:", "--dest", str(workdir), requirement]
+    if sandbox is None:
+        return subprocess.run(args, capture_output=True, text=True)
+    env, readable = pip_settings()
+    sandbox.give(workdir)
     try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    tmp.replace(dest)
+        return subprocess.run(
+            sandbox.command(args, writable=(workdir,), network=True,
+                            readable=(*python_install(), *readable)),
+            capture_output=True, text=True, env=sandbox.environment(env))
+    finally:
+        sandbox.take_back(workdir)
+
+
+def python_install() -> list[Path]:
+    """This interpreter (and its virtualenv), which may live outside /usr (pyenv, a venv)."""
+    return sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+                   Path(sys.executable).resolve().parent.parent})
+
+
+def pip_settings() -> tuple[dict[str, str], list[Path]]:
+    """The environment that carries the user's pip configuration (index, mirror, proxy, CA) into
+    the sandbox, and the files it names, to be shown read-only there."""
+    env = {key: value for key, value in os.environ.items()
+           if key.startswith("PIP_") or key.lower().endswith("_proxy")
+           or key in ("PATH", "LANG", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")}
+    user_configs = [Path.home() / ".config" / "pip" / "pip.conf", Path.home() / ".pip" / "pip.conf"]
+    existing = [path for path in user_configs if path.is_file()]
+    if "PIP_CONFIG_FILE" not in env and existing:
+        env["PIP_CONFIG_FILE"] = str(existing[0])
+    files = [Path(value) for key, value in env.items() if key != "PATH"
+             for value in value.split() if value.startswith("/") and os.path.exists(value)]
+    return env, [path for path in files if not str(path).startswith(("/usr/", "/etc/"))]
 
 
 def _run(args: list[str]) -> str:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..sandbox import Sandbox
 from .base import Backend, BuildRequest, BuildResult
 from .mock import MockBackend
 from .rpmbuild import RpmbuildBackend
@@ -15,9 +16,12 @@ BACKENDS = {"mock": MockBackend, "rpmbuild": RpmbuildBackend}
 
 
 def select_backend(name: str, *, warn=lambda message: print(message, file=sys.stderr),
-                   farm: dict | None = None) -> Backend:
+                   sandbox: Sandbox | None = None, farm: dict | None = None) -> Backend:
     """`auto` picks mock where it is installed, else host rpmbuild with a one-line warning.
-    `farm`: the build farms' options by backend name (see farm_options)."""
+    `farm`: the build farms' options by backend name (see farm_options).
+
+    `sandbox` confines host rpmbuild builds (and the SRPM step); mock confines its builds
+    itself (chroot, no network, unprivileged mockbuild user), a farm on its own machines."""
     if name in ("copr", "koji"):
         # imported on use: their client libraries are optional
         if name == "copr":
@@ -31,13 +35,16 @@ def select_backend(name: str, *, warn=lambda message: print(message, file=sys.st
         return backend
     if name == "auto":
         if shutil.which("mock"):
-            return MockBackend()
-        warn("buildtool: warning: mock not found; building with host rpmbuild (not a clean-room build)")
-        name = "rpmbuild"
+            name = "mock"
+        else:
+            warn("buildtool: warning: mock not found; building with host rpmbuild "
+                 "(not a clean-room build)")
+            name = "rpmbuild"
     if name not in BACKENDS:
         raise UserError(f"unknown backend '{name}'", "use auto, mock, rpmbuild, copr or koji")
     backend = BACKENDS[name]()
     backend.check_available()
+    backend.sandbox = sandbox
     return backend
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ToolMissing
+from ..sandbox import Sandbox
 from ..targets import TargetProfile
 from ..tooloutput import is_noise
 
@@ -38,6 +39,8 @@ class Backend(ABC):
     clean_room: bool = False
     needs_srpm: bool = True  # False: builds from spec + sources; the SRPM step is skipped
     required_tools: tuple[str, ...] = ()
+    # Where package code runs; None only when the run passed --no-sandbox (see sandbox.create).
+    sandbox: Sandbox | None = None
 
     def check_available(self) -> None:
         for tool in self.required_tools:

@@ -77,6 +77,10 @@ def mock_config(target: TargetProfile, local_repo: Path) -> str:
     for key, value in REPRODUCIBLE_MACROS.items():
         lines.append(f"config_opts['macros']['%{key}'] = '{value}'")
     lines.append(f"config_opts['macros']['%dist'] = '{target.dist}'")
+    # mock's own isolation confines package code: a chroot, the unprivileged mockbuild user and,
+    # said explicitly here rather than trusted to the site defaults, no network in the build.
+    lines += ["config_opts['rpmbuild_networking'] = False",
+              "config_opts['use_host_resolv'] = False"]
     for package in target.mock.extra_packages:
         lines.append(f"config_opts['chroot_additional_packages'] = "
                      f"(config_opts.get('chroot_additional_packages') or '') + ' {package}'")

@@ -1,5 +1,7 @@
 """Host rpmbuild: quick local builds where mock is missing. Not a clean room: BuildRequires are
-not installed or checked (--nodeps); the target's macros come from repo-config/."""
+not installed or checked (--nodeps); the target's macros come from repo-config/. Package code
+(%prep, %build, %install, %check) runs in the bubblewrap sandbox (buildtool.sandbox) unless the
+run opted out with --no-sandbox."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..targets import TargetProfile
 from .base import Backend, BuildRequest, BuildResult, run_logged
 
 
@@ -21,17 +24,27 @@ class RpmbuildBackend(Backend):
         # -bb from the spec and sources: the same RPMs as -bs then --rebuild, in one process
         # instead of two plus an unpack (it adds up over many small packages). Not -ba: binary
         # RPMs would then record the SRPM's digest, and SRPMs embed this run's temp paths.
-        return ["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {topdir}",
+        args = ["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {topdir}",
                 "--define", f"_sourcedir {request.sources_dir.resolve()}",
                 *request.target.rpm_args(), str(request.spec.resolve())]
+        if self.sandbox is None:
+            return args
+        readable = (request.sources_dir.resolve(), request.spec.resolve(),
+                    *config_files(request.target))
+        return self.sandbox.command(args, writable=(topdir,), readable=readable)
 
     def build(self, request: BuildRequest) -> BuildResult:
         with tempfile.TemporaryDirectory(prefix=f"buildtool-{request.name}-") as tmp:
             topdir = Path(tmp)
             env = build_environment(request.source_date_epoch)
+            if self.sandbox is not None:
+                env = self.sandbox.environment(env)
+                self.sandbox.give(topdir)
             status = run_logged(self.command(request, topdir), request.log, env)
+            if self.sandbox is not None:
+                self.sandbox.take_back(topdir)
             rpms = sorted((topdir / "RPMS").rglob("*.rpm")) if status == 0 else []
-            if status != 0 or not rpms:
+            if status != 0 or not rpms or not outputs_are_files(rpms, request.log):
                 return BuildResult(False, (), request.log)
             request.result_dir.mkdir(parents=True, exist_ok=True)
             moved = []
@@ -40,6 +53,25 @@ class RpmbuildBackend(Backend):
                 shutil.move(str(rpm), dest)
                 moved.append(dest)
             return BuildResult(True, tuple(moved), request.log)
+
+
+def config_files(target: TargetProfile) -> tuple[Path, ...]:
+    """What rpmbuild reads from repo-config/: the target's macros files and the host-build
+    helpers they call (the files next to macros.common, `%{_buildtool_configdir}`)."""
+    helpers_dir = target.macros_files[0].parent if target.macros_files else None
+    helpers = [path for path in helpers_dir.iterdir() if path.is_file()] if helpers_dir else []
+    return tuple(sorted({path.resolve() for path in (*target.macros_files, *helpers)}))
+
+
+def outputs_are_files(paths: list[Path], log: Path) -> bool:
+    """The build wrote these; a symlink (say RPMS/noarch/x.rpm -> /etc/shadow) would carry a
+    host file out into the repository."""
+    for path in paths:
+        if path.is_symlink() or not path.is_file():
+            with log.open("a") as handle:
+                handle.write(f"buildtool: refused build output {path.name}: not a regular file\n")
+            return False
+    return True
 
 
 def build_environment(source_date_epoch: int) -> dict[str, str]:

@@ -17,6 +17,7 @@ from ..backends import select_backend
 from ..build import FAILED, SKIPPED
 from ..errors import StageFailed
 from ..manifest import ConfigFile, Manifest, Package
+from ..sandbox import create as make_sandbox
 from ..targets import TargetProfile
 
 CONFIG_CHANGE = "\n# changed in the next release (buildtool verify upgrade build)\n"
@@ -47,9 +48,10 @@ def build_next_repo(settings: pipeline.Settings, target: TargetProfile, work: Pa
     local = dataclasses.replace(settings, build_dir=work / "build", dist_dir=work / "dist",
                                 only=[], targets=[target.name])
     graph, _ = pipeline.target_graph(pipeline.plan_graph(manifest, local), target)
-    backend = select_backend(local.backend, warn=lambda message: None)
+    sandbox = make_sandbox(local.sandbox, warn=lambda message: None)
+    backend = select_backend(local.backend, warn=lambda message: None, sandbox=sandbox)
     rendered = pipeline.render(manifest, target, local, graph)
-    fetched = pipeline.fetch_sources(manifest, rendered, target, local)
+    fetched = pipeline.fetch_sources(manifest, rendered, target, local, sandbox=sandbox)
     # releases continue the published history, so the next repository is really newer
     pipeline.assign_releases(manifest, rendered, fetched, target, local, history_from=settings)
     outcomes = pipeline.build(manifest, target, local, graph, rendered, fetched, backend,

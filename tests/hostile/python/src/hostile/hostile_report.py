@@ -1,0 +1,1 @@
+"""What each attack achieved, one comment line per attempt (written by setup.py)."""
