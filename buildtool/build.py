@@ -44,6 +44,7 @@ class PackageOutcome:
     rpms: list[Path] = field(default_factory=list)
     log: Path | None = None
     reason: str = ""
+    srpm: Path | None = None  # every build makes one; publish ships it under SRPMS/
 
 
 @dataclass
@@ -96,9 +97,11 @@ def cached_outcome(layout: BuildLayout, name: str, key: str) -> PackageOutcome |
     except (OSError, ValueError):
         return None
     rpms = [layout.rpms(name) / rpm for rpm in state.get("rpms", [])]
+    srpm = layout.srpms / state["srpm"] if state.get("srpm") else None
     if state.get("key") != key or not rpms or not all(p.is_file() for p in rpms):
         return None
-    return PackageOutcome(name, CACHED, 0.0, rpms, layout.log(name))
+    return PackageOutcome(name, CACHED, 0.0, rpms, layout.log(name),
+                          srpm=srpm if srpm and srpm.is_file() else None)
 
 
 def build_all(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfile,
@@ -158,8 +161,8 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
     log.write_text(f"# buildtool {__version__}: {name} for {target.name} with {backend.name}"
                    f"{'' if backend.clean_room or backend.sandbox else ' (no sandbox)'}\n"
                    + source_log_line(item.source))
-    srpm = build_srpm(item, target, layout, log, backend.sandbox) if backend.needs_srpm else None
-    if backend.needs_srpm and srpm is None:
+    srpm = build_srpm(item, target, layout, log, backend.sandbox)
+    if srpm is None:
         return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "SRPM failed")
     final_dir = layout.rpms(name)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=final_dir.parent))
@@ -174,8 +177,8 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
             shutil.rmtree(final_dir)
         staging.rename(final_dir)
         rpms = sorted(final_dir / rpm.name for rpm in result.rpms)
-        _write_state(layout.state(name), key, rpms)
-        return PackageOutcome(name, BUILT, time.monotonic() - started, rpms, log)
+        _write_state(layout.state(name), key, rpms, srpm)
+        return PackageOutcome(name, BUILT, time.monotonic() - started, rpms, log, srpm=srpm)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -192,8 +195,11 @@ def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,
     layout.srpms.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="buildtool-srpm-") as tmp:
         sources, spec = item.rendered.sources_dir.resolve(), item.rendered.spec.resolve()
-        args = ["rpmbuild", "-bs", "--nodeps", "--define", f"_topdir {tmp}",
-                "--define", f"_sourcedir {sources}",
+        # rpm keeps the parsed spec in the SRPM: relative source and build directories (SOURCES
+        # is a link to this package's sources) keep build paths out, so SRPMs are reproducible
+        (Path(tmp) / "SOURCES").symlink_to(sources)
+        args = ["rpmbuild", "-bs", "--nodeps", "--define", "_topdir .",
+                "--define", "_sourcedir SOURCES", "--define", "_builddir BUILD",
                 "--define", f"_srcrpmdir {tmp}", *target.rpm_args(), str(spec)]
         env = build_environment(item.source_date_epoch)
         if sandbox is not None:  # the spec is parsed, and a spec can run commands (%(...))
@@ -201,7 +207,7 @@ def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,
                 sources, spec, *config_files(target)))
             env = sandbox.environment(env)
             sandbox.give(Path(tmp))
-        status = run_logged(args, log, env)
+        status = run_logged(args, log, env, cwd=Path(tmp))
         if sandbox is not None:
             sandbox.take_back(Path(tmp))
         if status != 0:
@@ -214,10 +220,11 @@ def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,
         return final
 
 
-def _write_state(path: Path, key: str, rpms: list[Path]) -> None:
+def _write_state(path: Path, key: str, rpms: list[Path], srpm: Path | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"key": key, "rpms": [p.name for p in rpms],
+                               "srpm": srpm.name if srpm else None,
                                "built_at": int(time.time())}, indent=1))
     os.replace(tmp, path)
 

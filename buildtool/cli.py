@@ -242,18 +242,27 @@ def cmd_repo(args, settings, reporter) -> int:
 def cmd_publish(args, settings, reporter) -> int:
     manifest, targets = pipeline.load(settings)
     graph = pipeline.plan_graph(manifest, settings)
-    summary = {}
+    summary, status = {}, 0
     signer = _signer(settings, reporter)
     for target in targets:
         names = _graph_for(graph, target, reporter)[0].order()
         rpms = pipeline.built_rpms(manifest, target, settings, names)
-        result = pipeline.publish(rpms, target, settings, signer)
-        pipeline.record_releases(settings, target, names)
-        summary[target.name] = _publish_json(result)
-        _report_publish(reporter, target.name, result)
+        gated = pipeline.gate.installable(
+            rpms, {}, target, target.distro_data_file(settings.config_root),
+            pipeline.target_root(settings, target) / "gate")
+        for name, why in gated.held_back.items():
+            reporter.warn(f"{target.name}: held back {name}: {why}")
+        status = EXIT_FAILED if gated.held_back else status
+        summary[target.name] = {"held_back": gated.held_back}
+        if gated.rpms:
+            result = pipeline.publish(gated.rpms, target, settings, signer,
+                                      pipeline.built_srpms(target, settings, names))
+            pipeline.record_releases(settings, target, names)
+            summary[target.name].update(_publish_json(result))
+            _report_publish(reporter, target.name, result)
     if args.json:
-        write_json({"targets": summary})
-    return 0
+        write_json({"ok": status == 0, "targets": summary})
+    return status
 
 
 def _run(args, settings, reporter, publish: bool, signer=None) -> int:
@@ -295,13 +304,14 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
             target_summary["held_back"] = gated.held_back
             target_summary["kept_previous"] = gated.kept_previous
             if gated.rpms:
-                result = pipeline.publish(gated.rpms, target, settings, signer)
+                published = {rpm.name for rpm in gated.rpms}
+                shipped = [name for name, o in outcomes.items()
+                           if o.rpms and all(rpm.name in published for rpm in o.rpms)]
+                result = pipeline.publish(gated.rpms, target, settings, signer,
+                                          [outcomes[n].srpm for n in shipped if outcomes[n].srpm])
                 target_summary["publish"] = _publish_json(result)
                 _report_publish(reporter, target.name, result)
-                published = {rpm.name for rpm in gated.rpms}
-                pipeline.record_releases(settings, target, [
-                    name for name, o in outcomes.items()
-                    if o.rpms and all(rpm.name in published for rpm in o.rpms)])
+                pipeline.record_releases(settings, target, shipped)
             failed = failed or bool(gated.held_back)
         summary[target.name] = target_summary
         status = EXIT_FAILED if failed else status

@@ -192,12 +192,27 @@ def installable_set(manifest: Manifest, target: TargetProfile, settings: Setting
                             target_root(settings, target) / "gate")
 
 
+def built_srpms(target: TargetProfile, settings: Settings, names: list[str]) -> list[Path]:
+    """The SRPMs the build stage recorded for `names` (those that still exist)."""
+    layout = build_stage.BuildLayout(target_root(settings, target))
+    found = []
+    for name in names:
+        try:
+            srpm = json.loads(layout.state(name).read_text()).get("srpm")
+        except (OSError, ValueError):
+            continue
+        if srpm and (layout.srpms / srpm).is_file():
+            found.append(layout.srpms / srpm)
+    return found
+
+
 def publish(rpms: list[Path], target: TargetProfile, settings: Settings,
-            signer: Signer | None = None) -> publish_stage.PublishResult:
+            signer: Signer | None = None, srpms: list[Path] | None = None
+            ) -> publish_stage.PublishResult:
     return publish_stage.publish(
         rpms, settings.dist_dir, target.name, keep=settings.keep,
         keep_versions=settings.keep_versions, wait=settings.wait_for_lock, signer=signer,
-        client_files=client_files(target, settings))
+        client_files=client_files(target, settings), srpms=srpms)
 
 
 def client_files(target: TargetProfile, settings: Settings) -> publish_stage.ClientFiles:

@@ -45,6 +45,7 @@ TMP_PREFIX = ".tmp-"
 RECORD = "snapshot.json"
 PACKAGES = "Packages"
 COMPS = "comps.xml"
+SOURCES_DIR = "SRPMS"  # the snapshot's source repository (disabled in the .repo file)
 KILL_AT_ENV = "BUILDTOOL_PUBLISH_KILL_AT"  # tests: SIGKILL this process at a named checkpoint
 # Room a publish needs besides the RPMs it copies: createrepo_c's files (sqlite databases are
 # built uncompressed, then compressed) and the snapshot's own small files. Generous on purpose.
@@ -148,7 +149,10 @@ def repo_lock(repo: Path, wait: bool = True):
 
 def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5,
             keep_versions: int = 2, wait: bool = True, signer: Signer | None = None,
-            client_files: ClientFiles | None = None) -> PublishResult:
+            client_files: ClientFiles | None = None,
+            srpms: list[Path] | None = None) -> PublishResult:
+    """Publish `rpms` (and their `srpms` under SRPMS/, a source repository of its own) as a
+    new snapshot, atomically."""
     if keep_versions < 1:
         raise UserError(f"--keep-versions {keep_versions}: must be at least 1",
                         "1 keeps only the newest version of each package")
@@ -173,7 +177,7 @@ def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5,
         staging = snapshots / f"{TMP_PREFIX}{snapshot_id()}"
         try:
             entries = _write_snapshot(staging, plan, current, previous, signer, client_files,
-                                      createrepo)
+                                      createrepo, srpms or [])
             final = snapshots / staging.name.removeprefix(TMP_PREFIX)
             write_record(staging, Record(final.name, _now_iso(), fingerprint, client_digest,
                                          tuple(entries)))
@@ -195,17 +199,21 @@ def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5,
 def _write_snapshot(staging: Path, plan: list[tuple[Entry, str, str]], current: Path | None,
                     previous: Record | None, signer: Signer | None,
                     client_files: ClientFiles | None,
-                    createrepo: str) -> list[Entry]:
+                    createrepo: str, srpms: list[Path]) -> list[Entry]:
     """Fill, sign, index and check the staging snapshot; return its entries with digests."""
     _fill_snapshot(staging, plan, current)
+    sources = _fill_sources(staging, srpms)
     _checkpoint("filled")
     to_sign = [staging / PACKAGES / entry.file for entry, _, how in plan if how == SIGN]
+    to_sign += sources
     with signer.session() if signer else nullcontext() as session:  # only now: builds are over
         if session:
             session.sign_rpms(to_sign)
         _checkpoint("signed")
         groupfile = _write_client_files(staging, client_files, signer, [e for e, _, _ in plan])
         _run_createrepo(createrepo, staging, groupfile)
+        if sources:
+            _run_createrepo(createrepo, staging / SOURCES_DIR, None, sources=True)
         _checkpoint("createrepo")
         if session:
             session.sign_detached(staging / "repodata" / "repomd.xml")
@@ -215,6 +223,17 @@ def _write_snapshot(staging: Path, plan: list[tuple[Entry, str, str]], current: 
         staging, {e.file: (int(e.file_stamp.split(":")[0]), e.sha256) for e in entries})
     _check_signing(staging, plan, primary, signer, client_files)
     return entries
+
+
+def _fill_sources(staging: Path, srpms: list[Path]) -> list[Path]:
+    """Copies (signing rewrites files in place) of the SRPMs, in their own repository."""
+    copies = []
+    for srpm in sorted(set(srpms)):
+        copy = staging / SOURCES_DIR / "Packages" / srpm.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(srpm, copy)
+        copies.append(copy)
+    return copies
 
 
 def snapshot_id() -> str:
@@ -450,9 +469,12 @@ def _client_files_digest(client_files: ClientFiles | None, fingerprint: str | No
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _run_createrepo(createrepo: str, directory: Path, groupfile: Path | None) -> None:
+def _run_createrepo(createrepo: str, directory: Path, groupfile: Path | None,
+                    sources: bool = False) -> None:
     args = [createrepo, "--quiet", "--update", "--general-compress-type=gz", "--database",
             "--workers", str(os.cpu_count() or 2)]
+    if not sources:  # the SRPMs have their own repository
+        args += ["--excludes", "*.src.rpm"]
     if groupfile:  # createrepo_c takes a relative --groupfile as relative to the repository
         args += ["--groupfile", str(groupfile.resolve())]
     result = subprocess.run([*args, str(directory)], capture_output=True, text=True)

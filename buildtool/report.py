@@ -93,7 +93,8 @@ class Reporter:
 def outcome_json(outcome: PackageOutcome) -> dict:
     return {"status": outcome.status, "seconds": round(outcome.seconds, 3),
             "rpms": [str(p) for p in outcome.rpms], "log": str(outcome.log) if outcome.log else None,
-            "reason": outcome.reason or None}
+            "reason": outcome.reason or None,
+            "srpm": str(outcome.srpm) if outcome.srpm else None}
 
 
 JSON_SCHEMA_VERSION = 1  # of every --json document; bump on an incompatible change

@@ -80,8 +80,9 @@ def test_builds_are_byte_identical(chain, tmp_path, monkeypatch):
         status, summary, stderr = repo_json(chain, dirs)
         assert status == 0, stderr
         outputs.append({Path(rpm).name: Path(rpm).read_bytes()
-                        for p in summary["targets"]["el9"]["packages"].values() for rpm in p["rpms"]})
-    assert outputs[0].keys() == outputs[1].keys() and len(outputs[0]) == 3
+                        for p in summary["targets"]["el9"]["packages"].values()
+                        for rpm in [*p["rpms"], p["srpm"]]})
+    assert outputs[0].keys() == outputs[1].keys() and len(outputs[0]) == 6  # RPMs and SRPMs
     for name in outputs[0]:
         assert outputs[0][name] == outputs[1][name], f"{name} differs between two builds"
 
@@ -238,3 +239,23 @@ def test_json_is_written_on_a_usage_error_too(tmp_path):
     document = json.loads(result.stdout)
     assert document["schema_version"] == 1 and document["ok"] is False
     assert "missing.yaml" in document["error"]
+
+
+def test_every_build_makes_an_srpm_and_publish_ships_them_as_a_source_repository(
+        chain, workdirs, tmp_path):
+    status, summary, stderr = repo_json(chain, workdirs)
+    assert status == 0, stderr
+    current = tmp_path / "dist" / "repos" / "el9" / "current"
+    srpms = sorted(p.name for p in (current / "SRPMS" / "Packages").glob("*.rpm"))
+    assert srpms == ["chain-a-1.0-1.el9.src.rpm", "chain-b-2.0-1.el9.src.rpm",
+                     "chain-meta-3.0-1.el9.src.rpm"]
+    assert [Path(p["srpm"]).name for p in summary["targets"]["el9"]["packages"].values()] == \
+        ["chain-a-1.0-1.el9.src.rpm", "chain-meta-3.0-1.el9.src.rpm", "chain-b-2.0-1.el9.src.rpm"]
+    sources = subprocess.run(
+        ["dnf", "-q", "--releasever=9", f"--repofrompath=src,{(current / 'SRPMS').as_uri()}",
+         "--repo=src", "repoquery", "--arch=src", "--qf",
+         "%{name}-%{version}-%{release}.%{arch}"], capture_output=True, text=True)
+    assert sorted(sources.stdout.split()) == [s.removesuffix(".rpm") for s in srpms]
+    assert repoquery(current) == ["chain-a-1.0-1.el9", "chain-b-2.0-1.el9", "chain-meta-3.0-1.el9"]
+    repo_file = (current / "fuel.repo").read_text()
+    assert "[fuel-source]" in repo_file and "/SRPMS\nenabled=0" in repo_file
