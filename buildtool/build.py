@@ -106,9 +106,10 @@ def cached_outcome(layout: BuildLayout, name: str, key: str) -> PackageOutcome |
 
 def build_all(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfile,
               backend: Backend, layout: BuildLayout, jobs: int,
-              on_event: Callable[[str, PackageOutcome | str], None] = lambda *_: None
-              ) -> dict[str, PackageOutcome]:
-    """Build every package of `graph`; a failure skips its dependents, the rest carry on."""
+              on_event: Callable[[str, PackageOutcome | str], None] = lambda *_: None,
+              keep_going: bool = False) -> dict[str, PackageOutcome]:
+    """Build every package of `graph` in dependency order. A failure skips its dependents;
+    the others go on with `keep_going`, else no new build starts (running ones finish)."""
     keys = build_keys(graph, inputs, target, backend)
     outcomes: dict[str, PackageOutcome] = {}
     pending = dict(graph.deps)
@@ -130,8 +131,12 @@ def build_all(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfi
                 needs = pending[name]
                 broken = sorted(d for d in needs if d in outcomes
                                 and outcomes[d].status in (FAILED, SKIPPED))
+                failed = sorted(n for n, o in outcomes.items() if o.status == FAILED)
                 if broken:
                     finish(PackageOutcome(name, SKIPPED, reason=f"needs {', '.join(broken)}"))
+                elif failed and not keep_going and not cached_outcome(layout, name, keys[name]):
+                    finish(PackageOutcome(name, SKIPPED, reason=f"not started after {failed[0]} "
+                                          "failed (--keep-going builds everything it can)"))
                 elif not all(dep in outcomes for dep in needs):
                     continue
                 elif cached := cached_outcome(layout, name, keys[name]):

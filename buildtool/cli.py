@@ -60,6 +60,9 @@ def parser() -> argparse.ArgumentParser:
                         help="only this package and its internal dependencies (repeatable)")
     common.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2,
                         help="parallel builds (default: number of cores)")
+    common.add_argument("-k", "--keep-going", action="store_true",
+                        help="after a failed build, build everything that does not need it "
+                             "(default: start no new build; exit status 1 either way)")
     common.add_argument("--backend", choices=["auto", "mock", "rpmbuild", "copr", "koji"],
                         default="auto", help="auto = mock where installed, else host rpmbuild; "
                         "copr, koji = a build farm (see README: Build farms)")
@@ -130,6 +133,7 @@ def settings_from(args: argparse.Namespace) -> pipeline.Settings:
     return pipeline.Settings(
         manifest=args.manifest, targets=args.targets or ["el9"], profiles=args.profiles,
         source_overrides=overrides, only=args.only, jobs=args.jobs, backend=args.backend,
+        keep_going=args.keep_going,
         sandbox=args.sandbox,
         build_dir=args.build_dir.resolve(), dist_dir=args.dist_dir.resolve(),
         cache_dir=default_cache_dir(),

@@ -37,6 +37,7 @@ class Settings:
     source_overrides: dict[str, str] = field(default_factory=dict)
     only: list[str] = field(default_factory=list)
     jobs: int = os.cpu_count() or 2
+    keep_going: bool = False  # after a failed build, start the others anyway
     backend: str = "auto"
     sandbox: bool = True  # False only with --no-sandbox: package code runs unconfined
     build_dir: Path = WORK_ROOT / "build"
@@ -154,7 +155,8 @@ def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: 
          else manifest.packages[name].source_date_epoch))
         for name in graph.order()}
     layout = build_stage.BuildLayout(target_root(settings, target))
-    return build_stage.build_all(graph, inputs, target, backend, layout, settings.jobs, on_event)
+    return build_stage.build_all(graph, inputs, target, backend, layout, settings.jobs, on_event,
+                                 keep_going=settings.keep_going)
 
 
 def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,

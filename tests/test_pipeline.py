@@ -98,7 +98,8 @@ def test_failed_package_skips_dependents_and_the_rest_publishes(chain, workdirs,
     requires: [chain-a]
 """
     chain.write_text(text)
-    result = run_buildtool("repo", "-m", str(chain), "--backend", "rpmbuild", "--json", *workdirs)
+    result = run_buildtool("repo", "-m", str(chain), "--backend", "rpmbuild", "--json",
+                           "--keep-going", *workdirs)
     assert result.status == 1
     summary = json.loads(result.stdout)
     assert statuses(summary) == {"chain-a": "failed", "chain-b": "skipped", "chain-c": "skipped",
@@ -259,3 +260,14 @@ def test_every_build_makes_an_srpm_and_publish_ships_them_as_a_source_repository
     assert repoquery(current) == ["chain-a-1.0-1.el9", "chain-b-2.0-1.el9", "chain-meta-3.0-1.el9"]
     repo_file = (current / "fuel.repo").read_text()
     assert "[fuel-source]" in repo_file and "/SRPMS\nenabled=0" in repo_file
+
+
+def test_without_keep_going_no_new_build_starts_after_a_failure(chain, workdirs):
+    chain.write_text(chain.read_text().replace("src: data.txt", "src: missing.txt"))
+    result = run_buildtool("build", "-m", str(chain), "--json", "-j", "1", *workdirs)
+    assert result.status == 1
+    packages = json.loads(result.stdout)["targets"]["el9"]["packages"]
+    assert packages["chain-a"]["status"] == "failed"  # first in order: chain-meta waits
+    assert packages["chain-meta"] == {**packages["chain-meta"], "status": "skipped",
+                                      "reason": "not started after chain-a failed "
+                                                "(--keep-going builds everything it can)"}
