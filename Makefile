@@ -9,7 +9,7 @@ PROFILE_ARGS = $(foreach p,$(PROFILE),--profile $(p))
 TEST_TARGETS ?= el9 el10 fedora-44 fedora-45 leap-16
 TEST_TARGET_ARGS = $(foreach t,$(TEST_TARGETS),--target $(t))
 
-.PHONY: repo test matrix distro-data unit integration puppet-test lint verify installcheck bench tools tools-test venv clean distclean
+.PHONY: repo test docs matrix distro-data unit integration puppet-test lint verify installcheck bench tools tools-test venv clean distclean
 
 repo: venv tools  ## build and publish the default manifest for $(TARGET)
 	$(BUILDTOOL) repo --target $(TARGET) $(PROFILE_ARGS) -j $(JOBS)
@@ -24,6 +24,9 @@ matrix: venv tools-test  ## regenerate README.md's per-target table from verify'
 	$(BUILDTOOL) repo $(TEST_TARGET_ARGS) -j $(JOBS)
 	$(BUILDTOOL) verify $(TEST_TARGET_ARGS) --json > build/verify.json
 	$(VENV)/bin/python -m buildtool.verify.matrix build/verify.json README.md
+
+docs: venv  ## regenerate docs/manifest.md (the manifest reference) from the schema
+	$(VENV)/bin/python -m buildtool.reference docs/manifest.md fuel.yaml
 
 distro-data: venv  ## re-extract repo-config/distro-data/*.tsv from ../shared/distro-data
 	for t in $(TEST_TARGETS); do $(VENV)/bin/python scripts/extract-distro-data $$t || exit 1; done
