@@ -99,7 +99,7 @@ DESCRIPTIONS = {
     "packages.*.directories": "Directories the package owns; state and log directories survive "
                               "upgrade and erase and are part of the backup set.",
     "packages.*.install": "Files and trees the package installs.",
-    "packages.*.tmpfiles": "tmpfiles.d lines the package ships.",
+    "packages.*.tmpfiles": "Lines of the tmpfiles.d file the package ships.",
     "packages.*.logrotate": "logrotate entries the package ships.",
     "packages.*.subpackages": "Further RPMs built from the same source, taking some files.",
     "packages.*.databases": "PostgreSQL databases the package's services use: part of the "
@@ -459,15 +459,27 @@ def location_key(key: str) -> str:
     return key.rsplit(".", 2)[-2]
 
 
+class _ExampleDumper(yaml.SafeDumper):
+    """Writes text that spans lines as a `|` block, as a manifest author would."""
+
+
+_ExampleDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+
+
+def _dump(value: Any) -> str:
+    return yaml.dump(value, Dumper=_ExampleDumper, sort_keys=False, width=100).rstrip()
+
+
 def _example_text(entry: Entry) -> str:
     if entry.example.shown is not None:
-        return yaml.safe_dump(entry.example.shown, sort_keys=False, width=100).rstrip()
+        return _dump(entry.example.shown)
     value = entry.example.patch[entry.name]
     if isinstance(value, list) and value and isinstance(value[0], dict):
         value = value[:1]  # one item of a list of mappings is enough to read
     elif isinstance(value, dict) and entry.key in ("packages", "profiles"):
         value = dict(list(value.items())[:1])
-    return yaml.safe_dump({entry.name: value}, sort_keys=False, width=100).rstrip()
+    return _dump({entry.name: value})
 
 
 def render_entry(entry: Entry) -> str:
