@@ -9,7 +9,7 @@ PROFILE_ARGS = $(foreach p,$(PROFILE),--profile $(p))
 TEST_TARGETS ?= el9 el10 fedora-44 fedora-45 leap-16
 TEST_TARGET_ARGS = $(foreach t,$(TEST_TARGETS),--target $(t))
 
-.PHONY: repo test matrix distro-data unit integration puppet-test lint verify installcheck bench tools tools-test venv clean distclean
+.PHONY: repo test docs matrix distro-data unit integration puppet-test lint verify installcheck bench tools tools-test venv clean distclean
 
 repo: venv tools  ## build and publish the default manifest for $(TARGET)
 	$(BUILDTOOL) repo --target $(TARGET) $(PROFILE_ARGS) -j $(JOBS)
@@ -25,6 +25,10 @@ matrix: venv tools-test  ## regenerate README.md's per-target table from verify'
 	$(BUILDTOOL) verify $(TEST_TARGET_ARGS) --json > build/verify.json
 	$(VENV)/bin/python -m buildtool.verify.matrix build/verify.json README.md
 
+docs: venv  ## regenerate docs/manifest.md (from the schema) and the Puppet module's REFERENCE.md
+	$(VENV)/bin/python -m buildtool.reference docs/manifest.md fuel.yaml
+	cd puppet/modules/fuel && puppet strings generate --format markdown --out REFERENCE.md 2>/dev/null
+
 distro-data: venv  ## re-extract repo-config/distro-data/*.tsv from ../shared/distro-data
 	for t in $(TEST_TARGETS); do $(VENV)/bin/python scripts/extract-distro-data $$t || exit 1; done
 
@@ -37,8 +41,13 @@ integration: venv tools-test
 puppet-test: tools-test
 	bash puppet/run-tests.sh
 
-lint: venv
+PUPPET_FILES = $(shell find puppet/manifests puppet/modules -name '*.pp' -not -path '*/spec/fixtures/*' | sort)
+
+lint: venv tools-test  ## ruff; puppet parser validate, puppet-lint and metadata-json-lint on the Puppet tree
 	$(VENV)/bin/ruff check buildtool tests bench
+	puppet parser validate $(PUPPET_FILES)
+	puppet-lint --fail-on-warnings --relative $(PUPPET_FILES)
+	metadata-json-lint --strict-dependencies puppet/modules/fuel/metadata.json
 
 verify: venv tools-test  ## lint, closure, install/upgrade/erase test of dist/repos/$(TARGET)/current
 	$(BUILDTOOL) verify --target $(TARGET)

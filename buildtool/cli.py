@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import __version__, keyhome, pipeline, signing
+from . import __version__, keyhome, pipeline, reference, signing
 from . import publish as publish_stage
 from .backends import add_farm_arguments, farm_options, select_backend
 from .build import FAILED, SKIPPED
@@ -99,7 +99,9 @@ def parser() -> argparse.ArgumentParser:
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     top.add_argument("--version", action="version", version=f"buildtool {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub.add_parser("validate", parents=[common], help="check the manifest and exit")
+    validate = sub.add_parser("validate", parents=[common], help="check the manifest and exit")
+    validate.add_argument("--explain", metavar="KEY", help="print the manifest reference of KEY "
+                          "(e.g. services.user; all keys: docs/manifest.md) and exit")
     sub.add_parser("list", parents=[common], help="list the packages of the active profiles")
     render = sub.add_parser("render", parents=[common], help="write build/<target>/SPECS")
     render.add_argument("--check", action="store_true",
@@ -187,6 +189,9 @@ def _main(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def cmd_validate(args, settings, reporter) -> int:
+    if args.explain:
+        print(reference.explain(args.explain, settings.manifest), end="")
+        return 0
     manifest, targets = pipeline.load(settings)
     reporter.info(f"{manifest.path}: ok, {len(manifest.packages)} packages "
                   f"(profiles: {', '.join(manifest.profiles)})")

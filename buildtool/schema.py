@@ -31,6 +31,9 @@ class SchemaError(UserError):
     """A located manifest error: `file:line:col: key.path: message (hint: ...)`."""
 
     def __init__(self, positions: Positions, path: KeyPath, message: str, hint: str | None = None):
+        from .reference import reference_hint  # here: the reference is built from this schema
+
+        hint = reference_hint(path, hint)
         super().__init__(f"{format_path(path)}: {message}" if path else message, hint,
                          location=positions.at(path))
         self.path = path

@@ -17,13 +17,19 @@
 #   TCP ports open to the admin network.
 # @param udp_ports
 #   UDP ports open to the admin network.
+# @param exec_path
+#   Where commands are looked up (runuser, psql, rabbitmqctl, firewall-cmd...).
+# @param firewalld_package
+#   The firewalld package (installed when `firewall` is true).
 class fuel::host (
-  Array[String] $packages = $fuel::params::base_packages,
+  Array[String] $packages,
+  Array[Fuel::Absolutepath] $exec_path,
+  String $firewalld_package,
   Optional[Boolean] $firewall = undef,
   Fuel::Identifier $firewall_zone = 'public',
   Array[Fuel::Port] $tcp_ports = [22, 53, 514, 873, 5000, 5672, 8000, 8080, 8443, 8777, 35357, 61613],
   Array[Fuel::Port] $udp_ports = [53, 67, 69, 514],
-) inherits fuel::params {
+) {
   package { $packages:
     ensure => installed,
   }
@@ -35,14 +41,14 @@ class fuel::host (
     mode   => '0750',
   }
 
-  $firewalld_installed = $facts.dig('fuel_packages', $fuel::params::firewalld_package) =~ NotUndef
+  $firewalld_installed = $facts.dig('fuel_packages', $firewalld_package) =~ NotUndef
   $manage_firewall = $firewall ? {
     Boolean => $firewall,
     default => $firewalld_installed,
   }
 
   if $manage_firewall {
-    package { $fuel::params::firewalld_package:
+    package { $firewalld_package:
       ensure => installed,
     }
     -> service { 'firewalld':
@@ -55,14 +61,14 @@ class fuel::host (
       exec { "firewalld ${firewall_zone} ${rule}":
         command => "firewall-cmd --permanent --zone=${firewall_zone} --add-port=${rule}",
         unless  => "firewall-cmd --permanent --zone=${firewall_zone} --query-port=${rule}",
-        path    => $fuel::params::exec_path,
+        path    => $exec_path,
         require => Service['firewalld'],
         notify  => Exec['firewalld reload'],
       }
     }
     exec { 'firewalld reload':
       command     => 'firewall-cmd --reload',
-      path        => $fuel::params::exec_path,
+      path        => $exec_path,
       refreshonly => true,
     }
   }

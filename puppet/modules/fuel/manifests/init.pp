@@ -7,8 +7,8 @@
 #
 # A component whose RPM is not installed is skipped by configuration: the
 # custom fact `fuel_packages` lists the installed component packages
-# (`rpm -q`), and `fuel::params::component_packages` maps each component to
-# its package. `$components` overrides the detection per component.
+# (`rpm -q`), and `component_packages` (module data: data/common.yaml) maps
+# each component to its package. `$components` overrides the detection per component.
 #
 # Keystone and RabbitMQ may live elsewhere: without a local keystone
 # (openstack-keystone not installed) nailgun and ostf use
@@ -32,10 +32,15 @@
 # @example site.pp
 #   include fuel
 class fuel (
+  Hash[String, Optional[String]] $component_packages,
   Hash[String, Boolean] $components = {},
   Boolean $provisioning = false,
-  Hash[String, Optional[String]] $component_packages = $fuel::params::component_packages,
-) inherits fuel::params {
+) {
+  # Every OS difference is module data (data/os/<family>.yaml): only these have it.
+  unless $facts['os']['family'] in ['RedHat', 'Suse'] {
+    fail("fuel: unsupported OS family ${facts['os']['family']} (supported: RedHat, Suse)")
+  }
+
   $installed = $facts['fuel_packages'] ? {
     Hash    => $facts['fuel_packages'],
     default => {},

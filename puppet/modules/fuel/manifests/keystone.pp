@@ -1,6 +1,7 @@
-# @summary Keystone, the identity service (served by Apache httpd with
-#   mod_wsgi on port 5000), with the Fuel users admin (project admin) and
-#   nailgun, ostf, monitord (project services), all with the role admin.
+# @summary Keystone, the identity service (Apache httpd with mod_wsgi on port 5000).
+#
+# With the Fuel users admin (project admin) and nailgun, ostf, monitord
+# (project services), all with the role admin.
 #
 # Deployed only where openstack-keystone is installed (EL9 with RDO); other
 # targets point nailgun and ostf at `keystone.external_url` (see the fuel
@@ -31,17 +32,20 @@
 #   Port of the identity API.
 # @param statedir
 #   Root-only directory for the bootstrap stamps.
+# @param exec_path
+#   Where commands are looked up (runuser, psql, rabbitmqctl, firewall-cmd...).
 class fuel::keystone (
-  String $package = $fuel::params::keystone_package,
-  String $group = $fuel::params::keystone_group,
+  String $package,
+  String $group,
+  String $httpd_package,
+  String $httpd_service,
+  Fuel::Absolutepath $httpd_confdir,
+  String $wsgi_package,
+  Array[Fuel::Absolutepath] $exec_path,
   Fuel::Absolutepath $config = '/etc/keystone/keystone.conf',
-  String $httpd_package = $fuel::params::httpd_package,
-  String $httpd_service = $fuel::params::httpd_service,
-  Fuel::Absolutepath $httpd_confdir = $fuel::params::httpd_confdir,
-  String $wsgi_package = $fuel::params::wsgi_package,
   Fuel::Port $port = 5000,
   Fuel::Absolutepath $statedir = '/var/lib/fuel/keystone',
-) inherits fuel::params {
+) {
   include fuel::settings
 
   package { [$package, $httpd_package, $wsgi_package]:
@@ -61,7 +65,7 @@ class fuel::keystone (
   }
 
   $defaults = {
-    path      => $fuel::params::exec_path,
+    path      => $exec_path,
     logoutput => 'on_failure',
   }
 

@@ -1,6 +1,7 @@
-# @summary Nailgun, the Fuel REST API (uWSGI on 127.0.0.1:8001) and its
-#   workers: settings.yaml, the uWSGI configuration, the database migration
-#   and the services.
+# @summary Nailgun, the Fuel REST API (uWSGI on 127.0.0.1:8001) and its workers.
+#
+# settings.yaml, the uWSGI configuration, the database migration and the
+# services.
 #
 # The fuel-nailgun package creates the nailgun user and ships the units;
 # Puppet writes the configuration, migrates the database and

@@ -27,10 +27,10 @@
 # @param repo_root
 #   Root of the repository vhost.
 class fuel::nginx (
-  String $package = $fuel::params::nginx_package,
-  String $service = $fuel::params::nginx_service,
-  Fuel::Absolutepath $confdir = $fuel::params::nginx_confdir,
-  String $group = $fuel::params::nginx_group,
+  String $package,
+  String $service,
+  Fuel::Absolutepath $confdir,
+  String $group,
   Optional[Fuel::Absolutepath] $ssl_certificate = undef,
   Optional[Fuel::Absolutepath] $ssl_key = undef,
   Optional[Boolean] $ui = undef,
@@ -38,7 +38,7 @@ class fuel::nginx (
   Optional[Boolean] $keystone = undef,
   Fuel::Absolutepath $static_dir = '/usr/share/nailgun/static',
   Fuel::Absolutepath $repo_root = '/var/www/nailgun',
-) inherits fuel::params {
+) {
   include fuel::settings
 
   # undef: follow what the fuel class deploys.

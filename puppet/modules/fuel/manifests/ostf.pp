@@ -1,6 +1,7 @@
-# @summary OSTF, the health-check service (port 8777): configuration,
-#   database migration and service. Keystone is the local one or the
-#   external one from the settings (resolved by the fuel class).
+# @summary OSTF, the health-check service (port 8777).
+#
+# Its configuration, database migration and service. Keystone is the local
+# one or the external one from the settings (resolved by the fuel class).
 #
 # @api private
 #

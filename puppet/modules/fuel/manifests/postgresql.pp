@@ -24,14 +24,17 @@
 #   The user that runs initdb_command.
 # @param statedir
 #   Root-only directory for the SQL files.
+# @param exec_path
+#   Where commands are looked up (runuser, psql, rabbitmqctl, firewall-cmd...).
 class fuel::postgresql (
-  String $package = $fuel::params::postgresql_package,
-  String $service = $fuel::params::postgresql_service,
-  Fuel::Absolutepath $datadir = $fuel::params::postgresql_datadir,
-  String $initdb_command = $fuel::params::postgresql_initdb,
-  String $initdb_user = $fuel::params::postgresql_initdb_as,
+  String $package,
+  String $service,
+  Fuel::Absolutepath $datadir,
+  String $initdb_command,
+  String $initdb_user,
+  Array[Fuel::Absolutepath] $exec_path,
   Fuel::Absolutepath $statedir = '/var/lib/fuel/postgresql',
-) inherits fuel::params {
+) {
   include fuel::settings
 
   package { $package:
@@ -41,7 +44,7 @@ class fuel::postgresql (
   exec { 'postgresql initdb':
     command => $initdb_command,
     user    => $initdb_user,
-    path    => $fuel::params::exec_path,
+    path    => $exec_path,
     creates => "${datadir}/PG_VERSION",
     require => Package[$package],
   }
@@ -111,7 +114,7 @@ class fuel::postgresql (
       command   => "${psql} < ${statedir}/${name}.sql",
       unless    => "${psql} -tA < ${statedir}/${name}.check.sql | grep -qx t",
       provider  => 'shell',
-      path      => $fuel::params::exec_path,
+      path      => $exec_path,
       logoutput => 'on_failure',
       require   => [Service[$service], File["${statedir}/${name}.sql", "${statedir}/${name}.check.sql"]],
     }

@@ -11,10 +11,10 @@
 # @param tftp_root
 #   TFTP root with the bootstrap kernel and initrd.
 class fuel::provisioning (
-  String $package = $fuel::params::dnsmasq_package,
-  String $service = $fuel::params::dnsmasq_service,
-  Fuel::Absolutepath $tftp_root = $fuel::params::tftp_root,
-) inherits fuel::params {
+  String $package,
+  String $service,
+  Fuel::Absolutepath $tftp_root,
+) {
   include fuel::settings
 
   if !$fuel::settings::dhcp_pool_start or !$fuel::settings::dhcp_pool_end {

@@ -1,6 +1,8 @@
-# @summary RabbitMQ for astute (user naily, vhost /) and MCollective
-#   (user mcollective, vhost mcollective, STOMP on 61613), from plain
-#   resources and rabbitmqctl (no Forge module). The guest user is removed.
+# @summary RabbitMQ for astute and MCollective, from plain resources and rabbitmqctl.
+#
+# astute's user naily on vhost /, MCollective's user mcollective on vhost
+# mcollective with STOMP on 61613 (no Forge module). The guest user is
+# removed.
 #
 # Deployed only where rabbitmq-server is installed (see the fuel class).
 # Passwords never reach a command line: they are kept in root-only 0600
@@ -18,13 +20,16 @@
 #   STOMP port used by MCollective.
 # @param statedir
 #   Root-only directory for the password files.
+# @param exec_path
+#   Where commands are looked up (runuser, psql, rabbitmqctl, firewall-cmd...).
 class fuel::rabbitmq (
-  String $package = $fuel::params::rabbitmq_package,
-  String $service = $fuel::params::rabbitmq_service,
+  String $package,
+  String $service,
+  Array[Fuel::Absolutepath] $exec_path,
   Fuel::Port $amqp_port = 5672,
   Fuel::Port $stomp_port = 61613,
   Fuel::Absolutepath $statedir = '/var/lib/fuel/rabbitmq',
-) inherits fuel::params {
+) {
   include fuel::settings
 
   package { $package:
@@ -58,7 +63,7 @@ class fuel::rabbitmq (
   $ctl = 'rabbitmqctl -q'
   $defaults = {
     provider  => 'shell',
-    path      => $fuel::params::exec_path,
+    path      => $exec_path,
     logoutput => 'on_failure',
   }
 

@@ -12,12 +12,12 @@
 # @param port
 #   Listening port.
 class fuel::rsync (
-  String $package = $fuel::params::rsync_package,
-  String $service = $fuel::params::rsync_service,
+  String $package,
+  String $service,
   Fuel::Absolutepath $puppet_path = '/etc/puppet',
   Fuel::Absolutepath $plugins_path = '/var/www/nailgun/plugins',
   Fuel::Port $port = 873,
-) inherits fuel::params {
+) {
   package { $package:
     ensure => installed,
   }

@@ -12,12 +12,12 @@
 # @param log_root
 #   Root of the per-node log directories.
 class fuel::rsyslog (
-  String $package = $fuel::params::rsyslog_package,
-  String $service = $fuel::params::rsyslog_service,
-  Fuel::Absolutepath $confdir = $fuel::params::rsyslog_confdir,
+  String $package,
+  String $service,
+  Fuel::Absolutepath $confdir,
   Fuel::Port $port = 514,
   Fuel::Absolutepath $log_root = '/var/log/remote',
-) inherits fuel::params {
+) {
   package { $package:
     ensure => installed,
   }
