@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__
 from ..build import (
     BUILT,
     CACHED,
@@ -34,12 +33,12 @@ from ..build import (
     BuildLayout,
     PackageInput,
     PackageOutcome,
-    build_srpm,
 )
 from ..errors import StageFailed, ToolMissing, UserError
 from ..graph import Graph
 from ..targets import TargetProfile
 from .base import Backend, BuildRequest, BuildResult
+from .farm import FarmRun
 
 FINAL_STATES = frozenset({"succeeded", "failed", "canceled", "skipped", "forked"})
 RPM_MAGIC = b"\xed\xab\xee\xdb"
@@ -285,31 +284,19 @@ class CoprBackend(Backend):
         return GraphRun(self, graph, target, layout, keys, on_event).run(inputs)
 
 
-class GraphRun:
+class GraphRun(FarmRun):
     """One target's graph on Copr: reuse what is built, submit the rest in waves, wait."""
 
     def __init__(self, backend: CoprBackend, graph: Graph, target: TargetProfile,
                  layout: BuildLayout, keys: dict[str, str], on_event) -> None:
-        self.backend, self.graph, self.target, self.layout = backend, graph, target, layout
-        self.keys, self.on_event = keys, on_event
+        super().__init__(backend, graph, target, layout, keys, on_event)
         self.chroot = chroot_of(target)
-        self.outcomes: dict[str, PackageOutcome] = {}
-        self.started: dict[str, float] = {}
-        self.builds = backend.builds.setdefault(target.name, {})
+
+    def where(self) -> str:
+        return f"Copr {self.backend.options.project} ({self.chroot})"
 
     def run(self, inputs: dict[str, PackageInput]) -> dict[str, PackageOutcome]:
-        srpms: dict[str, Path] = {}
-        for name in self.graph.order():
-            broken = self._broken_dependencies(name)
-            if broken:
-                self._finish(PackageOutcome(name, SKIPPED, reason=f"needs {', '.join(broken)}"))
-            elif reused := self._reuse(name):
-                self._finish(reused)
-            elif srpm := self._srpm(name, inputs[name]):
-                srpms[name] = srpm
-            else:
-                self._finish(PackageOutcome(name, FAILED, 0.0, [], self.layout.log(name),
-                                            "SRPM failed"))
+        srpms = self.srpms_to_submit(inputs)
         submitted: dict[str, int] = {}
         try:
             self._submit(srpms, submitted)
@@ -318,21 +305,6 @@ class GraphRun:
             self._cancel_unfinished(submitted)
             raise
         return {name: self.outcomes[name] for name in self.graph.order()}
-
-    def _broken_dependencies(self, name: str) -> list[str]:
-        return sorted(dep for dep in self.graph.deps[name] if dep in self.outcomes
-                      and self.outcomes[dep].status in (FAILED, SKIPPED))
-
-    def _finish(self, outcome: PackageOutcome) -> None:
-        self.outcomes[outcome.name] = outcome
-        self.on_event("done", outcome)
-
-    def _srpm(self, name: str, item: PackageInput) -> Path | None:
-        log = self.layout.log(name)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"# buildtool {__version__}: {name} for {self.target.name} on Copr "
-                       f"{self.backend.options.project} ({self.chroot})\n")
-        return build_srpm(item, self.target, self.layout, log)
 
     def _reuse(self, name: str) -> PackageOutcome | None:
         """The recorded Copr build of this very key, if the project still has it."""
@@ -480,11 +452,6 @@ class GraphRun:
     def _farm(self, build_id: int) -> dict:
         return {"project": self.backend.options.project, "chroot": self.chroot,
                 "build_id": build_id}
-
-    def _log(self, name: str, line: str) -> None:
-        with self.layout.log(name).open("a") as log:
-            log.write(line.rstrip("\n") + "\n")
-
 
 def chroot_of(target: TargetProfile) -> str:
     if target.copr is None:

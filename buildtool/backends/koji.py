@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__
 from ..build import (
     BUILT,
     CACHED,
@@ -28,13 +27,13 @@ from ..build import (
     BuildLayout,
     PackageInput,
     PackageOutcome,
-    build_srpm,
 )
 from ..errors import StageFailed, ToolMissing, UserError
 from ..graph import Graph
 from ..targets import TargetProfile
 from .base import Backend, BuildRequest, BuildResult
 from .copr import RPM_MAGIC, read_record, write_record
+from .farm import FarmRun
 
 # koji.TASK_STATES: FREE 0, OPEN 1, CLOSED 2, CANCELED 3, ASSIGNED 4, FAILED 5
 TASK_STATES = {0: "free", 1: "open", 2: "closed", 3: "canceled", 4: "assigned", 5: "failed"}
@@ -206,31 +205,20 @@ class KojiBackend(Backend):
         return KojiRun(self, graph, target, layout, keys, on_event).run(inputs)
 
 
-class KojiRun:
+class KojiRun(FarmRun):
     """One target's graph on Koji: reuse what is built, submit what is ready, wait."""
 
     def __init__(self, backend: KojiBackend, graph: Graph, target: TargetProfile,
                  layout: BuildLayout, keys: dict[str, str], on_event) -> None:
-        self.backend, self.graph, self.target, self.layout = backend, graph, target, layout
-        self.keys, self.on_event = keys, on_event
+        super().__init__(backend, graph, target, layout, keys, on_event)
         self.koji_target = backend.koji_target(target)
-        self.outcomes: dict[str, PackageOutcome] = {}
         self.nvrs: dict[str, str] = {}  # package -> the NVR Koji built (what dependants wait for)
-        self.started: dict[str, float] = {}
-        self.builds = backend.builds.setdefault(target.name, {})
+
+    def where(self) -> str:
+        return f"Koji {self.backend.config['server']} ({self.koji_target})"
 
     def run(self, inputs: dict[str, PackageInput]) -> dict[str, PackageOutcome]:
-        waiting: dict[str, Path] = {}
-        for name in self.graph.order():
-            if broken := self._broken(name):
-                self._finish(PackageOutcome(name, SKIPPED, reason=f"needs {', '.join(broken)}"))
-            elif reused := self._reuse(name):
-                self._finish(reused)
-            elif srpm := self._srpm(name, inputs[name]):
-                waiting[name] = srpm
-            else:
-                self._finish(PackageOutcome(name, FAILED, 0.0, [], self.layout.log(name),
-                                            "SRPM failed"))
+        waiting = self.srpms_to_submit(inputs)
         active: dict[str, int] = {}
         try:
             while waiting or active:
@@ -245,21 +233,6 @@ class KojiRun:
                 self.backend.say(f"koji: cancelled {', '.join(cancelled)}")
             raise
         return {name: self.outcomes[name] for name in self.graph.order()}
-
-    def _broken(self, name: str) -> list[str]:
-        return sorted(dep for dep in self.graph.deps[name] if dep in self.outcomes
-                      and self.outcomes[dep].status in (FAILED, SKIPPED))
-
-    def _finish(self, outcome: PackageOutcome) -> None:
-        self.outcomes[outcome.name] = outcome
-        self.on_event("done", outcome)
-
-    def _srpm(self, name: str, item: PackageInput) -> Path | None:
-        log = self.layout.log(name)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"# buildtool {__version__}: {name} for {self.target.name} on Koji "
-                       f"{self.backend.config['server']} ({self.koji_target})\n")
-        return build_srpm(item, self.target, self.layout, log)
 
     def _reuse(self, name: str) -> PackageOutcome | None:
         record = read_record(self.layout, name)
@@ -338,11 +311,6 @@ class KojiRun:
                       "task_id": task_id, "nvr": build["nvr"]}, section="koji")
         self._log(name, f"downloaded {', '.join(path.name for path in rpms)}")
         return rpms
-
-    def _log(self, name: str, line: str) -> None:
-        with self.layout.log(name).open("a") as log:
-            log.write(line.rstrip("\n") + "\n")
-
 
 def login(session, config: dict) -> None:
     """koji_cli's activate_session, without its sys.exit on failure."""
