@@ -13,10 +13,10 @@ that no repository has can fail the check (nothing here provides whatever is ask
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import runner
 from .errors import UserError
 from .targets import TargetProfile
 
@@ -119,10 +119,10 @@ def _external_requirements(repo: Path) -> list[str]:
         return []
 
     def query(flag: str) -> set[str]:
-        out = subprocess.run(["rpm", "-qp", flag, *rpms], capture_output=True, text=True).stdout
+        out = runner.run(["rpm", "-qp", flag, *rpms], capture_output=True, text=True).stdout
         return {name for line in out.splitlines() for name in capability_names(line)}
 
-    names = subprocess.run(["rpm", "-qp", "--qf", "%{NAME}\n", *rpms], capture_output=True,
+    names = runner.run(["rpm", "-qp", "--qf", "%{NAME}\n", *rpms], capture_output=True,
                            text=True).stdout.split()
     return sorted(query("--requires") - query("--provides") - set(names))
 

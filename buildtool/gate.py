@@ -10,11 +10,10 @@ told what was held back and why; nothing broken is published.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import distrodata
+from . import distrodata, runner
 from .errors import StageFailed
 from .publish import createrepo_command, current_snapshot, read_record, repo_dir
 from .targets import TargetProfile
@@ -84,7 +83,7 @@ def _rpm_name(rpm: Path) -> str:
 
 
 def _createrepo(directory: Path) -> None:
-    result = subprocess.run([createrepo_command(), "--quiet", str(directory)],
+    result = runner.run([createrepo_command(), "--quiet", str(directory)],
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise StageFailed(f"createrepo_c failed for {directory}: {result.stderr.strip()}")

@@ -4,11 +4,11 @@ signature. None of them starts a gpg-agent (verified: pgrep finds none afterward
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import runner
 from .errors import ToolMissing, UserError
 
 GPG = "/usr/bin/gpg"  # rpm's %__gpg names gpg2, absent on Debian (ENVIRONMENT pitfall 7)
@@ -33,7 +33,7 @@ def keys(home: Path, key_id: str | None = None) -> list[Key]:
     """Public keys of `home` matching `key_id` (all when None), read without the agent."""
     args = [GPG, "--homedir", str(home), "--batch", "--with-colons", "--with-keygrip",
             "--list-keys"]
-    result = subprocess.run(args + ([key_id] if key_id else []), capture_output=True, text=True)
+    result = runner.run(args + ([key_id] if key_id else []), capture_output=True, text=True)
     return parse_keys(result.stdout) if result.returncode == 0 else []
 
 
@@ -72,7 +72,7 @@ def secret_key_files(home: Path, key: Key) -> list[Path]:
 
 
 def export_public(home: Path, fingerprint: str) -> str:
-    result = subprocess.run([GPG, "--homedir", str(home), "--batch", "--armor", "--export",
+    result = runner.run([GPG, "--homedir", str(home), "--batch", "--armor", "--export",
                              fingerprint], capture_output=True, text=True)
     if result.returncode != 0 or "BEGIN PGP PUBLIC KEY BLOCK" not in result.stdout:
         return ""
@@ -84,7 +84,7 @@ def fingerprints_of(armored_key: str) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="buildtool-gpg-") as home:
         key = Path(home) / "key.asc"
         key.write_text(armored_key)
-        result = subprocess.run([GPG, "--homedir", home, "--batch", "--with-colons",
+        result = runner.run([GPG, "--homedir", home, "--batch", "--with-colons",
                                  "--with-keygrip", "--show-keys", str(key)],
                                 capture_output=True, text=True)
     return [k.fingerprint for k in parse_keys(result.stdout)] if result.returncode == 0 else []
@@ -96,8 +96,8 @@ def detached_signer(signature: Path, data: Path, armored_key: str) -> str | None
         key = Path(home) / "key.asc"
         key.write_text(armored_key)
         base = [GPG, "--homedir", home, "--batch"]
-        subprocess.run([*base, "--import", str(key)], capture_output=True)
-        result = subprocess.run([*base, "--status-fd", "1", "--verify", str(signature), str(data)],
+        runner.run([*base, "--import", str(key)], capture_output=True)
+        result = runner.run([*base, "--status-fd", "1", "--verify", str(signature), str(data)],
                                 capture_output=True, text=True)
     for line in result.stdout.splitlines():
         fields = line.split()

@@ -13,12 +13,13 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from . import runner
 
 PREFIX = "buildtool-sign-"
 FRESH = ".new-"  # a directory not yet locked: invisible to the sweep until renamed
@@ -77,7 +78,7 @@ def stop_agent(home: Path) -> None:
     if home.is_dir():
         for action in ("--kill", "--remove-socketdir"):
             args = ["gpgconf", "--homedir", str(home), action]
-            subprocess.run(args + (["gpg-agent"] if action == "--kill" else []),
+            runner.run(args + (["gpg-agent"] if action == "--kill" else []),
                            capture_output=True)
     deadline = time.monotonic() + AGENT_STOP_SECONDS
     while (pids := agents_of(home)) and time.monotonic() < deadline:
@@ -103,7 +104,7 @@ def agents_of(home: Path) -> list[int]:
 
 def agent_running(home: Path) -> bool:
     """Is a gpg-agent answering on `home`'s socket? (Connecting starts nothing.)"""
-    result = subprocess.run(["gpgconf", "--homedir", str(home), "--list-dirs", "agent-socket"],
+    result = runner.run(["gpgconf", "--homedir", str(home), "--list-dirs", "agent-socket"],
                             capture_output=True, text=True)
     path = result.stdout.strip()
     if result.returncode != 0 or not path:

@@ -28,13 +28,12 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import snapshot_check
+from . import runner, snapshot_check
 from .errors import StageFailed, ToolMissing, UserError
 from .repofiles import INSTALLED_KEY_DIR
 from .signing import Signer
@@ -294,7 +293,7 @@ def _query_headers(rpms: list[Path]) -> dict[str, tuple[str, str, str]]:
         return {}
     query = "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"
     args = ["rpm", "-qp", "--nosignature", "--nodigest", "--qf", query, *map(str, rpms)]
-    result = subprocess.run(args, capture_output=True, text=True)
+    result = runner.run(args, capture_output=True, text=True)
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     if result.returncode != 0 or len(rows) != len(rpms):
         raise StageFailed(f"cannot read the RPM headers: {last_line(result.stderr)}",
@@ -477,7 +476,7 @@ def _run_createrepo(createrepo: str, directory: Path, groupfile: Path | None,
         args += ["--excludes", "*.src.rpm"]
     if groupfile:  # createrepo_c takes a relative --groupfile as relative to the repository
         args += ["--groupfile", str(groupfile.resolve())]
-    result = subprocess.run([*args, str(directory)], capture_output=True, text=True)
+    result = runner.run([*args, str(directory)], capture_output=True, text=True)
     if result.returncode != 0:
         raise StageFailed(f"createrepo_c failed in {directory}: {last_line(result.stderr)}",
                           "the previous snapshot is still current; see the message above")

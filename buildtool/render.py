@@ -14,13 +14,12 @@ import posixpath
 import re
 import shlex
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
-from . import backupset, locations, units
+from . import backupset, locations, runner, units
 from .errors import UserError
 from .graph import Graph, internal_dependencies, unavailable_on
 from .manifest import DEP_RE, Manifest, Package
@@ -411,7 +410,7 @@ def check_spec(spec: Path, target: TargetProfile) -> None:
         raise UserError("rpmspec is not installed", "install the rpm tools (make tools)")
     # the sources sit next to the spec (build/<t>/SOURCES/<name>): parse-time macros read them
     sources = spec.parent.parent / "SOURCES" / spec.stem
-    result = subprocess.run([rpmspec, "-P", "--define", f"_sourcedir {sources}",
+    result = runner.run([rpmspec, "-P", "--define", f"_sourcedir {sources}",
                              *target.rpm_args(), str(spec)], capture_output=True, text=True)
     if result.returncode != 0:
         raise UserError(f"{spec}: rpmspec -P failed for target {target.name}: "

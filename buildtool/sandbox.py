@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import runner
 from .errors import ToolMissing, UserError
 
 BUILD_USER = "buildtool-build"
@@ -105,7 +105,7 @@ def ensure_build_user(name: str = BUILD_USER) -> BuildUser:
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
-        result = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+        result = runner.run(["useradd", "--system", "--user-group", "--no-create-home",
                                  "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
                                  "--comment", "buildtool sandboxed builds", name],
                                 capture_output=True, text=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import gpg, keyhome
+from . import gpg, keyhome, runner
 from .errors import EXIT_USAGE, StageFailed, UserError
 
 SESSION_CLOSE_SECONDS = 30
@@ -168,7 +168,7 @@ class SigningSession:
 @contextmanager
 def _signing_process(config: SigningConfig) -> Iterator[SigningSession]:
     keyhome.sweep_stale()
-    process = subprocess.Popen([sys.executable, "-m", "buildtool.signing_process"],
+    process = runner.popen([sys.executable, "-m", "buildtool.signing_process"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     session = SigningSession(process)
     try:

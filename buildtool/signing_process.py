@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from . import gpg, keyhome
+from . import gpg, keyhome, runner
 from .errors import StageFailed, UserError
 from .tooloutput import last_line
 
@@ -176,7 +176,7 @@ def _passphrase_file(passphrase: str | None, private: Path) -> Path | None:
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run a tool in its own process group, which dies with it if we are interrupted."""
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    process = runner.popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env,
                                start_new_session=True)
     try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
-from . import gpg
+from . import gpg, runner
 from .errors import StageFailed
 from .tooloutput import last_line
 
@@ -166,8 +166,8 @@ def _check_rpm_signatures(snapshot: Path, rpms: list[Path], public_key: str,
         key = Path(dbpath) / "key.asc"
         key.write_text(public_key)
         base = ["rpmkeys", "--dbpath", dbpath]
-        subprocess.run([*base, "--import", str(key)], capture_output=True)
-        result = subprocess.run([*base, "--checksig", *map(str, rpms)], capture_output=True,
+        runner.run([*base, "--import", str(key)], capture_output=True)
+        result = runner.run([*base, "--checksig", *map(str, rpms)], capture_output=True,
                                 text=True)
     good = {line.split(":")[0] for line in result.stdout.splitlines()
             if line.rstrip().endswith("signatures OK")}
@@ -192,9 +192,9 @@ def _check_release_key(snapshot: Path, rpm: Path, key_path: str, fingerprint: st
 
 
 def _file_in_rpm(rpm: Path, path: str) -> str:
-    payload = subprocess.Popen(["rpm2cpio", str(rpm)], stdout=subprocess.PIPE,
+    payload = runner.popen(["rpm2cpio", str(rpm)], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)
-    cpio = subprocess.run(["cpio", "-i", "--quiet", "--to-stdout", f".{path}"],
+    cpio = runner.run(["cpio", "-i", "--quiet", "--to-stdout", f".{path}"],
                           stdin=payload.stdout, capture_output=True)
     payload.stdout.close()
     if payload.wait() != 0 or cpio.returncode != 0:

@@ -28,6 +28,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import runner
 from .archives import unsafe_members
 from .errors import StageFailed, UserError
 from .manifest import Package
@@ -299,7 +300,7 @@ def _fetch_git(package: Package, cache: Lookaside) -> tuple[bytes, int, str]:
         commit = _run([git, "-C", str(mirror), "rev-parse", "--verify",
                        f"{source.ref}^{{commit}}"]).strip()
         epoch = int(_run([git, "-C", str(mirror), "log", "-1", "--format=%ct", commit]).strip())
-        archive = subprocess.run([git, "-C", str(mirror), "archive", "--format=tar",
+        archive = runner.run([git, "-C", str(mirror), "archive", "--format=tar",
                                   f"--prefix={unpack_dir(package)}/", commit],
                                  capture_output=True, check=True).stdout
     except subprocess.CalledProcessError as exc:
@@ -357,11 +358,11 @@ def _pip_download(requirement: str, workdir: Path, sandbox: Sandbox | None):
     args = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
             ":all:", "--dest", str(workdir), requirement]
     if sandbox is None:
-        return subprocess.run(args, capture_output=True, text=True)
+        return runner.run(args, capture_output=True, text=True)
     env, readable = pip_settings()
     sandbox.give(workdir)
     try:
-        return subprocess.run(
+        return runner.run(
             sandbox.command(args, writable=(workdir,), network=True,
                             readable=(*python_install(), *readable)),
             capture_output=True, text=True, env=sandbox.environment(env))
@@ -391,4 +392,4 @@ def pip_settings() -> tuple[dict[str, str], list[Path]]:
 
 
 def _run(args: list[str]) -> str:
-    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return runner.run(args, capture_output=True, text=True, check=True).stdout

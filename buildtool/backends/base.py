@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import runner
 from ..errors import ToolMissing
 from ..sandbox import Sandbox
 from ..targets import TargetProfile
@@ -62,7 +63,7 @@ class Backend(ABC):
 def run_logged(args: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> int:
     """Run a command with its output appended to `log`, dropping the host's rpm noise."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    process = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    process = runner.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                              cwd=cwd, text=True, errors="replace")
     with log.open("a") as handle:
         handle.write("$ " + " ".join(args) + "\n")

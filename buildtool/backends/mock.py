@@ -7,9 +7,9 @@ command lines are unit-tested, real builds are not.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
+from .. import runner
 from ..targets import TargetProfile
 from .base import Backend, BuildRequest, BuildResult, run_logged
 from .rpmbuild import build_environment
@@ -41,7 +41,7 @@ class MockBackend(Backend):
 
     def package_built(self, local_repo: Path) -> None:
         # Refresh the repository of this run's packages so dependents' BuildRequires resolve.
-        subprocess.run(["createrepo_c", "--quiet", "--update", str(local_repo)], check=True)
+        runner.run(["createrepo_c", "--quiet", "--update", str(local_repo)], check=True)
 
     def command(self, request: BuildRequest) -> list[str]:
         args = ["mock", "--root", str(self.config_path), "--uniqueext", request.name,

@@ -10,10 +10,10 @@ second repository, so the closure check can tell verified from unverified.
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
+from .. import runner
 from ..distrodata import CITED, DistroPackage
 from ..errors import StageFailed
 from ..publish import createrepo_command
@@ -91,7 +91,7 @@ def _build(spec_text: str, group: str, out_dir: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="buildtool-standin-") as tmp:
         spec = Path(tmp) / f"{group}.spec"
         spec.write_text(spec_text)
-        result = subprocess.run(
+        result = runner.run(
             [rpmbuild, "-bb", "--define", f"_topdir {tmp}", "--define", f"_rpmdir {out_dir}",
              "--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
              "--define", "_buildhost buildtool.verify", str(spec)],
@@ -101,7 +101,7 @@ def _build(spec_text: str, group: str, out_dir: Path) -> None:
 
 
 def _createrepo(directory: Path) -> None:
-    result = subprocess.run([createrepo_command(), "--quiet", str(directory)],
+    result = runner.run([createrepo_command(), "--quiet", str(directory)],
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise StageFailed(f"createrepo_c failed for {directory}: {result.stderr.strip()}")

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .. import runner
 from ..errors import ToolMissing
 
 
@@ -18,6 +19,6 @@ def require_tool(program: str, package: str) -> str:
 
 def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run a program, capture its text output, never raise on a non-zero status."""
-    return subprocess.run(args, capture_output=True, text=True, cwd=cwd,
+    return runner.run(args, capture_output=True, text=True, cwd=cwd,
                           env={"LC_ALL": "C.UTF-8", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
 
