@@ -17,7 +17,7 @@ from . import distrodata, runner
 from .errors import StageFailed
 from .publish import createrepo_command, current_snapshot, read_record, repo_dir
 from .targets import TargetProfile
-from .verify.closure import _unresolved
+from .verify.closure import unresolved_requirements
 from .verify.standin import standin_repositories
 
 MAX_ROUNDS = 20  # holding a package back can break its dependants; each round removes one layer
@@ -57,7 +57,7 @@ def installable(rpms: list[Path], fallbacks: dict[str, Path], target: TargetProf
         for rpm in candidates.values():
             (repo / "Packages" / rpm.name).symlink_to(rpm.resolve())
         _createrepo(repo)
-        findings = _unresolved(repo, distro, work / f"closure-{round_number}")
+        findings = unresolved_requirements(repo, distro, work / f"closure-{round_number}")
         if not findings:
             result.rpms = sorted(candidates.values())
             return result

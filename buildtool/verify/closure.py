@@ -23,9 +23,9 @@ UNRESOLVED_HEADER = "unresolved deps"
 def closure_findings(repo: Path, distro: dict[str, Path], work: Path, target: str
                      ) -> tuple[list[Finding], list[Finding]]:
     """(unresolved, unverified): what nothing provides, and what only a citation provides."""
-    everything = _unresolved(repo, distro, work / "closure-all")
+    everything = unresolved_requirements(repo, distro, work / "closure-all")
     evidenced = {key: path for key, path in distro.items() if key != CITED_ONLY}
-    without_citations = _unresolved(repo, evidenced, work / "closure-evidenced")
+    without_citations = unresolved_requirements(repo, evidenced, work / "closure-evidenced")
     unresolved = [Finding("closure", f.package, f"{f.message} on {target} (not in its "
                           f"distribution data: repo-config/distro-data/{target}.tsv)",
                           requirement=f.requirement) for f in everything]
@@ -36,7 +36,8 @@ def closure_findings(repo: Path, distro: dict[str, Path], work: Path, target: st
     return unresolved, unverified
 
 
-def _unresolved(repo: Path, distro: dict[str, Path], work: Path) -> list[Finding]:
+def unresolved_requirements(repo: Path, distro: dict[str, Path], work: Path) -> list[Finding]:
+    """What `dnf repoclosure` leaves unresolved in `repo` against the `distro` stand-ins."""
     query = DnfRoot(root=work / "root", work=work, repos={"fuel": repo, **distro})
     query.root.mkdir(parents=True, exist_ok=True)
     result = query.dnf("repoclosure", "--check", "fuel")
