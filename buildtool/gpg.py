@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import runner
+from . import keyhome, runner
 from .errors import ToolMissing, UserError
 
 GPG = "/usr/bin/gpg"  # rpm's %__gpg names gpg2, absent on Debian (ENVIRONMENT pitfall 7)
@@ -79,9 +81,19 @@ def export_public(home: Path, fingerprint: str) -> str:
     return result.stdout
 
 
+@contextmanager
+def _scratch_home() -> Iterator[str]:
+    """A throwaway GNUPGHOME; an agent gpg started there is stopped before it is removed."""
+    with tempfile.TemporaryDirectory(prefix="buildtool-gpg-") as home:
+        try:
+            yield home
+        finally:
+            keyhome.stop_agent(Path(home))
+
+
 def fingerprints_of(armored_key: str) -> list[str]:
     """Primary fingerprints in an armored public key text ([] for anything else)."""
-    with tempfile.TemporaryDirectory(prefix="buildtool-gpg-") as home:
+    with _scratch_home() as home:
         key = Path(home) / "key.asc"
         key.write_text(armored_key)
         result = runner.run([GPG, "--homedir", home, "--batch", "--with-colons",
@@ -92,7 +104,7 @@ def fingerprints_of(armored_key: str) -> list[str]:
 
 def detached_signer(signature: Path, data: Path, armored_key: str) -> str | None:
     """The primary fingerprint of a good signature of `data` by `armored_key`, else None."""
-    with tempfile.TemporaryDirectory(prefix="buildtool-gpg-") as home:
+    with _scratch_home() as home:
         key = Path(home) / "key.asc"
         key.write_text(armored_key)
         base = [GPG, "--homedir", home, "--batch"]
