@@ -92,9 +92,9 @@ def describe(previous: Release | None, new: Release) -> list[str]:
 def apply_release(rendered: RenderedPackage, release: Release, history: list[Release],
                   packager: str) -> None:
     """Write the decided Release: and the changelog (newest first) into the rendered spec."""
-    text = rendered.spec.read_text()
+    rendered_text = rendered.spec.read_text()
     text = _RELEASE_LINE_RE.sub(lambda m: f"Release:{m.group(1)}{release.release}%{{?dist}}",
-                                text, count=1)
+                                rendered_text, count=1)
     body = text.split("\n%changelog\n", 1)[0]
     entries = [release, *reversed([h for h in history if h != release])]
     changelog = "\n\n".join(
@@ -102,7 +102,7 @@ def apply_release(rendered: RenderedPackage, release: Release, history: list[Rel
         + "\n".join(f"- {_escaped(line)}" for line in entry.changes or ["Rebuilt"])
         for entry in entries)
     new_text = f"{body}\n%changelog\n{changelog}\n"
-    if new_text != rendered.spec.read_text():
+    if new_text != rendered_text:
         rendered.spec.write_text(new_text)
 
 

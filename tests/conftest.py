@@ -47,3 +47,12 @@ def require_tools(*tools: str) -> None:
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (run 'make tools-test')")
+
+
+def repoquery(repo: Path) -> list[str]:
+    """name-version-release of every package of a published repository, sorted."""
+    require_tools("dnf")
+    out = subprocess.run(["dnf", "-q", "--releasever=9", f"--repofrompath=t,{repo.as_uri()}",
+                          "--repo=t", "repoquery", "--qf", "%{name}-%{version}-%{release}"],
+                         capture_output=True, text=True, check=True).stdout
+    return sorted(out.split())

@@ -16,7 +16,7 @@ from coprserver import CoprServer
 from buildtool.backends.copr import CoprBackend, CoprOptions, waves
 from buildtool.graph import Graph
 from buildtool.targets import available_targets, load_target
-from conftest import ROOT, require_tools, run_buildtool
+from conftest import ROOT, repoquery, require_tools, run_buildtool
 
 pytest.importorskip("copr.v3")
 
@@ -52,14 +52,6 @@ def run_copr(copr, chain, workdirs, *extra):
 
 def statuses(summary: dict) -> dict[str, str]:
     return {name: p["status"] for name, p in summary["targets"]["el9"]["packages"].items()}
-
-
-def repoquery(repo: Path) -> list[str]:
-    require_tools("dnf")
-    out = subprocess.run(["dnf", "-q", "--releasever=9", f"--repofrompath=t,{repo.as_uri()}",
-                          "--repo=t", "repoquery", "--qf", "%{name}-%{version}-%{release}"],
-                         capture_output=True, text=True, check=True).stdout
-    return sorted(out.split())
 
 
 def the_build(copr: CoprServer, package: str):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tools, run_buildtool
+from conftest import repoquery, require_tools, run_buildtool
 
 pytestmark = pytest.mark.integration
 
@@ -26,14 +26,6 @@ def repo_json(chain: Path, workdirs: list[str], *extra: str) -> tuple[int, dict,
 
 def statuses(summary: dict, target: str = "el9") -> dict[str, str]:
     return {name: p["status"] for name, p in summary["targets"][target]["packages"].items()}
-
-
-def repoquery(repo: Path) -> list[str]:
-    require_tools("dnf")
-    out = subprocess.run(["dnf", "-q", "--releasever=9", f"--repofrompath=t,{repo.as_uri()}",
-                          "--repo=t", "repoquery", "--qf", "%{name}-%{version}-%{release}"],
-                         capture_output=True, text=True, check=True).stdout
-    return sorted(out.split())
 
 
 def test_build_publish_and_read_back(chain, workdirs, tmp_path):
