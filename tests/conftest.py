@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import cProfile
+import pstats
 import shutil
 import subprocess
 import sys
@@ -56,3 +58,14 @@ def repoquery(repo: Path) -> list[str]:
                           "--repo=t", "repoquery", "--qf", "%{name}-%{version}-%{release}"],
                          capture_output=True, text=True, check=True).stdout
     return sorted(out.split())
+
+
+def function_calls(function, *args) -> int:
+    """How many Python function calls `function(*args)` makes: work counted, not timed.
+
+    Deterministic where time is not (a shared CI machine, garbage collection), so scaling tests
+    compare these counts between input sizes instead of seconds.
+    """
+    profile = cProfile.Profile()
+    profile.runcall(function, *args)
+    return pstats.Stats(profile).total_calls

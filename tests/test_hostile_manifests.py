@@ -20,7 +20,7 @@ import pytest
 from buildtool import cli, yamlpos
 from buildtool.errors import UserError
 from buildtool.yamlpos import MAX_BYTES, load_yaml
-from conftest import ROOT
+from conftest import ROOT, function_calls
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 CORPUS = sorted(HOSTILE.glob("*.yaml"))
@@ -65,7 +65,7 @@ def test_billion_laughs_is_refused_fast_with_little_memory():
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 0.5, f"{elapsed:.2f} s"
+    assert elapsed < 3, f"{elapsed:.2f} s"  # main hung; generous: CI machines are shared
     assert peak < 20 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
 
 
@@ -98,21 +98,19 @@ def test_manifest_that_is_a_directory(tmp_path, capsys):
 
 
 def test_yaml_loading_is_linear(tmp_path):
-    """Twice the packages, about twice the time (one loader for the whole file, not per scalar)."""
-    def timed(count: int) -> float:
+    """Four times the packages, about four times the work (one loader per file, not per scalar).
+
+    Counted in function calls, not seconds: a timed version failed on a loaded CI machine.
+    """
+    def calls(count: int) -> int:
         path = tmp_path / f"m{count}.yaml"
         path.write_text("schema: 1\npackages:\n" + "".join(
             f"  p{i}: {{version: '1.{i}', kind: meta, summary: s, description: d,"
             f" requires: [a, b, c]}}\n" for i in range(count)))
-        best = float("inf")
-        for _ in range(5):  # CPU time, best of 5: the machine is shared
-            started = time.process_time()
-            load_yaml(path)
-            best = min(best, time.process_time() - started)
-        return best
+        return function_calls(load_yaml, path)
 
-    small, large = timed(500), timed(2000)
-    assert large < small * 4 * 2, f"500: {small:.3f} s, 2000: {large:.3f} s (quadratic: x16)"
+    small, large = calls(500), calls(2000)
+    assert large <= small * 4.2, f"500: {small} calls, 2000: {large} calls (linear: x4)"
 
 
 @pytest.mark.skipif(not yamlpos.LIBYAML, reason="PyYAML without libyaml: one loader only")
