@@ -42,7 +42,3 @@ class StageFailed(UserError):
     """A stage ran and failed on real input (a build, a check); exit status 1."""
 
     exit_status = EXIT_FAILED
-
-
-def die(message: str, hint: str | None = None, *, location: str | None = None) -> "NoReturn":  # noqa: F821
-    raise UserError(message, hint, location=location)

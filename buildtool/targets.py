@@ -11,8 +11,6 @@ from .errors import UserError
 from .schema import build
 from .yamlpos import load_yaml
 
-DEFAULT_TARGET = "el9"
-
 
 @dataclass(frozen=True)
 class MockSettings:
@@ -120,7 +118,3 @@ def load_target(repo_root: Path, name: str) -> TargetProfile:
         raise UserError(f"target '{name}' has no macros file", f"create {macros}")
     common = directory.parent / "macros.common"
     return dataclasses.replace(profile, name=name, macros_files=(common, macros))
-
-
-def load_targets(repo_root: Path, names: list[str]) -> list[TargetProfile]:
-    return [load_target(repo_root, name) for name in names]

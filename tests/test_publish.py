@@ -32,18 +32,24 @@ pytestmark = [pytest.mark.integration]
 
 CHECKPOINTS = ["filled", "signed", "createrepo", "metadata-signed", "renamed"]
 
+KILL_AT_ENV = "TEST_PUBLISH_KILL_AT"  # the publisher SIGKILLs itself at this checkpoint
+
 # A publish in its own process, so that the test can SIGKILL it (argv: dist, key or "", rpms...).
 PUBLISHER = """
+import os
+import signal
 import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from publish_helpers import client_files
 from buildtool import publish
 from buildtool.signing import SigningConfig, prepare
+kill_at = os.environ.get({kill_at!r})
+publish.on_checkpoint = lambda name: name == kill_at and os.kill(os.getpid(), signal.SIGKILL)
 dist, key, rpms = Path(sys.argv[1]), sys.argv[2], [Path(p) for p in sys.argv[3:]]
 publish.publish(rpms, dist, "el9", signer=prepare(SigningConfig(key_id=key or None)),
                 client_files=client_files((dist / "repos").as_uri()))
-""".format(tests=str(ROOT / "tests"))
+""".format(tests=str(ROOT / "tests"), kill_at=KILL_AT_ENV)
 
 
 @pytest.fixture(autouse=True)
@@ -155,7 +161,7 @@ def test_sigkill_at_a_checkpoint_leaves_current_intact(tmp_path, rpms, gnupghome
     before = publish.current_snapshot(repo_of(dist))
 
     killed = start_publisher(dist, key, [rpms["fuel"], rpms["demo2"]],
-                             **{publish.KILL_AT_ENV: checkpoint})
+                             **{KILL_AT_ENV: checkpoint})
     assert killed.wait(timeout=60) == -signal.SIGKILL
     assert_current_is(dist, before)
     if checkpoint != "renamed":
@@ -172,7 +178,7 @@ def test_sigkill_at_a_checkpoint_leaves_current_intact(tmp_path, rpms, gnupghome
 
 def test_sigkill_after_the_switch_leaves_the_new_snapshot_current(tmp_path, rpms, gnupghome):
     dist, key = tmp_path / "dist", gnupghome[1]
-    killed = start_publisher(dist, key, [rpms["fuel"]], **{publish.KILL_AT_ENV: "switched"})
+    killed = start_publisher(dist, key, [rpms["fuel"]], **{KILL_AT_ENV: "switched"})
     assert killed.wait(timeout=60) == -signal.SIGKILL
     current = publish.current_snapshot(repo_of(dist))
     assert current is not None
