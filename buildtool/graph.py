@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import UserError
-from .manifest import DEP_RE, Manifest
-from .schema import SchemaError
+from .manifest import Manifest, internal_dependencies
 
 
 @dataclass(frozen=True)
@@ -79,18 +78,6 @@ def for_target(graph: Graph, unavailable: dict[str, str]) -> Graph:
     return graph.restricted(set(graph.deps) - set(unavailable_on(graph, unavailable)))
 
 
-def internal_dependencies(manifest: Manifest) -> dict[str, frozenset[str]]:
-    deps = {}
-    for name, package in manifest.packages.items():
-        needed = set()
-        for dep in [*package.build_requires, *package.requires]:
-            owner = manifest.owner_of(DEP_RE.match(dep).group(1))
-            if owner and owner != name:
-                needed.add(owner)
-        deps[name] = frozenset(needed)
-    return deps
-
-
 def plan(manifest: Manifest, only: list[str] | None = None) -> Graph:
     graph = Graph(internal_dependencies(manifest))
     if not only:
@@ -100,24 +87,3 @@ def plan(manifest: Manifest, only: list[str] | None = None) -> Graph:
             raise UserError(f"--only {name}: no such package in the active profiles",
                             "run 'buildtool list' to see the package names")
     return graph.restricted(graph.closure(only))
-
-
-def check_acyclic(manifest: Manifest) -> None:
-    deps = internal_dependencies(manifest)
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
-
-    def visit(name: str, trail: list[str]) -> None:
-        state[name] = 1
-        for needed in sorted(deps[name]):
-            if state.get(needed) == 1:
-                cycle = trail[trail.index(needed):] + [name, needed] if needed in trail else [name, needed]
-                raise SchemaError(manifest.positions, ("packages", name),
-                                  f"dependency cycle: {' -> '.join(cycle)}",
-                                  "break the cycle; RPM builds need an order")
-            if state.get(needed) is None:
-                visit(needed, trail + [name])
-        state[name] = 2
-
-    for name in sorted(deps):
-        if state.get(name) is None:
-            visit(name, [])

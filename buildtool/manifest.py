@@ -238,10 +238,43 @@ def load_manifest(path: Path, *, profiles: list[str] | None = None,
     selected = {name: pkg for name, pkg in packages.items() if pkg.profile in active}
     selected = _apply_source_overrides(selected, source_overrides or {}, packages)
     manifest = Manifest(path, manifest_file.defaults, selected, active, positions)
-    from .graph import check_acyclic  # local import: graph depends on this module's model
-
     check_acyclic(manifest)
     return manifest
+
+
+def internal_dependencies(manifest: Manifest) -> dict[str, frozenset[str]]:
+    """Each package -> the packages of this manifest it needs (BuildRequires and Requires)."""
+    deps = {}
+    for name, package in manifest.packages.items():
+        needed = set()
+        for dep in [*package.build_requires, *package.requires]:
+            owner = manifest.owner_of(DEP_RE.match(dep).group(1))
+            if owner and owner != name:
+                needed.add(owner)
+        deps[name] = frozenset(needed)
+    return deps
+
+
+def check_acyclic(manifest: Manifest) -> None:
+    """RPM builds need an order: a dependency cycle is an error located at its first package."""
+    deps = internal_dependencies(manifest)
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for needed in sorted(deps[name]):
+            if state.get(needed) == 1:
+                cycle = trail[trail.index(needed):] + [name, needed] if needed in trail else [name, needed]
+                raise SchemaError(manifest.positions, ("packages", name),
+                                  f"dependency cycle: {' -> '.join(cycle)}",
+                                  "break the cycle; RPM builds need an order")
+            if state.get(needed) is None:
+                visit(needed, trail + [name])
+        state[name] = 2
+
+    for name in sorted(deps):
+        if state.get(name) is None:
+            visit(name, [])
 
 
 def _display_name(path: Path) -> str:

@@ -21,8 +21,8 @@ import jinja2
 
 from . import backupset, locations, runner, units
 from .errors import UserError
-from .graph import Graph, internal_dependencies, unavailable_on
-from .manifest import DEP_RE, Manifest, Package
+from .graph import Graph, unavailable_on
+from .manifest import DEP_RE, Manifest, Package, internal_dependencies
 from .sources import source_filename, unpack_dir
 from .targets import TargetProfile
 from .tooloutput import last_line
