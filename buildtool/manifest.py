@@ -309,39 +309,61 @@ def _check_profiles(manifest_file: ManifestFile, packages: dict[str, Package],
 
 
 def _check_package(package: Package, path: KeyPath, positions: Positions, root: Path) -> None:
-    def fail(sub: KeyPath, message: str, hint: str | None = None) -> None:
-        raise SchemaError(positions, path + sub, message, hint)
-
-    if not NAME_RE.match(package.name):
-        fail((), f"'{package.name}' is not a valid RPM package name",
-             "use letters, digits and . _ + - ; start with a letter or digit")
-    for key in ("version", "release"):
-        if not VERSION_RE.match(getattr(package, key)):
-            fail((key,), f"'{getattr(package, key)}' is not a valid RPM {key}",
-                 "no '-' or spaces; letters, digits and . _ + ~ ^ only")
+    """Every rule one package must satisfy on its own, one concern per function."""
+    _check_identity(package, path, positions)
     _check_source(package, path, positions, root)
     for i, patch in enumerate(package.patches):
         _check_relative_file(patch, path + ("patches", i), positions, root)
-    for key in ("build_requires", "requires", "provides", "conflicts", "obsoletes"):
-        for i, dep in enumerate(getattr(package, key)):
-            if not DEP_RE.match(dep):
-                fail((key, i), f"'{dep}' is not a dependency",
-                     "write NAME or NAME OP VERSION, e.g. 'python3-yaml >= 5'")
-    if package.kind == "meta" and (package.source or package.install or package.services):
-        fail(("kind",), "a meta package has no source, install or services",
-             "use kind: files for packages that ship files")
-    if package.kind == "python" and not package.source:
-        fail(("source",), "a python package needs a source", "add source: {pypi: NAME, sha256: ...}")
-    if package.kind != "python" and package.commands:
-        fail(("commands",), "commands are only for python packages",
-             "install scripts with install: entries")
-    for i, command in enumerate(package.commands):
-        if not NAME_RE.match(command):
-            fail(("commands", i), f"'{command}' is not a command name")
+    _check_dependency_syntax(package, path, positions)
+    _check_kind(package, path, positions)
     _check_files(package, path, positions, root)
     _check_users(package, path, positions)
     for i, service in enumerate(package.services):
         _check_service(service, path + ("services", i), positions)
+    _check_system_snippets(package, path, positions)
+    _check_subpackages(package, path, positions)
+
+
+def _check_identity(package: Package, path: KeyPath, positions: Positions) -> None:
+    """Name, version and release: what rpm accepts in a NEVRA."""
+    if not NAME_RE.match(package.name):
+        raise SchemaError(positions, path, f"'{package.name}' is not a valid RPM package name",
+                          "use letters, digits and . _ + - ; start with a letter or digit")
+    for key in ("version", "release"):
+        if not VERSION_RE.match(getattr(package, key)):
+            raise SchemaError(positions, path + (key,),
+                              f"'{getattr(package, key)}' is not a valid RPM {key}",
+                              "no '-' or spaces; letters, digits and . _ + ~ ^ only")
+
+
+def _check_dependency_syntax(package: Package, path: KeyPath, positions: Positions) -> None:
+    for key in ("build_requires", "requires", "provides", "conflicts", "obsoletes"):
+        for i, dep in enumerate(getattr(package, key)):
+            if not DEP_RE.match(dep):
+                raise SchemaError(positions, path + (key, i), f"'{dep}' is not a dependency",
+                                  "write NAME or NAME OP VERSION, e.g. 'python3-yaml >= 5'")
+
+
+def _check_kind(package: Package, path: KeyPath, positions: Positions) -> None:
+    """What each kind of package needs or cannot have."""
+    if package.kind == "meta" and (package.source or package.install or package.services):
+        raise SchemaError(positions, path + ("kind",),
+                          "a meta package has no source, install or services",
+                          "use kind: files for packages that ship files")
+    if package.kind == "python" and not package.source:
+        raise SchemaError(positions, path + ("source",), "a python package needs a source",
+                          "add source: {pypi: NAME, sha256: ...}")
+    if package.kind != "python" and package.commands:
+        raise SchemaError(positions, path + ("commands",), "commands are only for python packages",
+                          "install scripts with install: entries")
+    for i, command in enumerate(package.commands):
+        if not NAME_RE.match(command):
+            raise SchemaError(positions, path + ("commands", i),
+                              f"'{command}' is not a command name")
+
+
+def _check_system_snippets(package: Package, path: KeyPath, positions: Positions) -> None:
+    """tmpfiles.d lines and logrotate stanzas: text that system tools run as root."""
     for i, line in enumerate(package.tmpfiles):
         _policy(positions, path + ("tmpfiles", i), policy.parse_tmpfiles, line)
     for i, rotate in enumerate(package.logrotate):
@@ -349,9 +371,13 @@ def _check_package(package: Package, path: KeyPath, positions: Positions, root: 
         _policy(positions, sub + ("path",), policy.check_path, rotate.path, "logrotate", True)
         if rotate.su is not None:
             _policy(positions, sub + ("su",), policy.parse_su, rotate.su)
+
+
+def _check_subpackages(package: Package, path: KeyPath, positions: Positions) -> None:
     for i, sub_package in enumerate(package.subpackages):
         if not NAME_RE.match(sub_package.name):
-            fail(("subpackages", i, "name"), f"'{sub_package.name}' is not a valid RPM name")
+            raise SchemaError(positions, path + ("subpackages", i, "name"),
+                              f"'{sub_package.name}' is not a valid RPM name")
         for j, file_path in enumerate(sub_package.files):
             _policy(positions, path + ("subpackages", i, "files", j), policy.check_path,
                     file_path, None)
