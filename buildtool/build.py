@@ -19,6 +19,7 @@ from .backends import Backend, BuildRequest
 from .backends.base import run_logged
 from .backends.rpmbuild import build_environment, config_files, outputs_are_files
 from .graph import Graph
+from .layout import BuildLayout
 from .render import RenderedPackage, spec_digest
 from .sandbox import Sandbox
 from .sources import FetchedSource
@@ -46,29 +47,6 @@ class PackageOutcome:
     reason: str = ""
     srpm: Path | None = None  # every build makes one; publish ships it under SRPMS/
 
-
-@dataclass
-class BuildLayout:
-    """Where one target's build outputs live under build/<target>/."""
-
-    root: Path
-
-    def rpms(self, name: str) -> Path:
-        return self.root / "rpms" / name
-
-    def log(self, name: str) -> Path:
-        return self.root / "logs" / f"{name}.log"
-
-    def state(self, name: str) -> Path:
-        return self.root / "state" / f"{name}.json"
-
-    @property
-    def srpms(self) -> Path:
-        return self.root / "SRPMS"
-
-    @property
-    def local_repo(self) -> Path:
-        return self.root / "localrepo"
 
 
 def build_keys(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfile,
@@ -115,7 +93,7 @@ def build_all(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfi
     pending = dict(graph.deps)
     running: dict[Future, str] = {}
     jobs = max(1, jobs)
-    layout.root.joinpath("rpms").mkdir(parents=True, exist_ok=True)
+    layout.rpms("").mkdir(parents=True, exist_ok=True)
     backend.prepare_run(target, layout.root, layout.local_repo)
     if hasattr(backend, "build_graph"):  # a build farm orders and runs the whole graph itself
         return backend.build_graph(graph, inputs, keys, target, layout, on_event)

@@ -1,5 +1,10 @@
-"""Command line: buildtool validate | list | render | build | publish | repo | snapshots |
-rollback | release-files."""
+"""Command line: buildtool validate | list | render | build | publish | repo | verify | snapshots |
+rollback | release-files.
+
+Each command takes exactly the options it uses, from shared option groups (manifest, targets,
+directories, build, signing, publish, output). The stage modules are imported when a command
+runs, so that --help, completion and validate start without them.
+"""
 
 from __future__ import annotations
 
@@ -10,139 +15,275 @@ import sys
 import threading
 from pathlib import Path
 
-from . import __version__, keyhome, pipeline, reference, signing
-from . import publish as publish_stage
-from .backends import add_farm_arguments, farm_options, select_backend
-from .build import FAILED, SKIPPED
+from . import __version__, layout, locations
 from .errors import EXIT_FAILED, UserError
-from .render import check_spec
-from .report import Reporter, Timer, outcome_json, write_json
-from .sandbox import create as make_sandbox
-from .sources import default_cache_dir
-from .targets import load_target
-from .verify import command as verify_command
 
 DESCRIPTION = """\
 Turn the Fuel service manifest into RPM specs, RPMs and a yum/dnf repository.
 
-stages: validate -> render -> build (fetch sources, SRPM, RPMs) -> publish.
-`buildtool repo` runs them all; each can run alone.
+stages: validate -> render -> build (fetch sources, SRPM, RPMs) -> publish -> verify.
+`buildtool repo` runs the first four; each can run alone. `buildtool COMMAND --help` lists the
+options of one command.
+"""
+
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+EXIT_CODES = f"""\
+exit status:
+  0    success
+  1    a build, publish gate or verify check failed; or the system refused (disk, permissions)
+  2    bad input: manifest, arguments, unknown target, missing tool
+  {EXIT_BROKEN_PIPE}  the reader of the output went away (e.g. `buildtool list | head -1`)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); {EXIT_TERMINATED}: terminated (SIGTERM). The published
+       repository is unchanged either way.
 """
 
 EPILOG = """\
 examples:
   buildtool validate
   buildtool list --profile upstream
-  buildtool render --target fedora --check
+  buildtool render --target fedora-45 --check
   buildtool build --only python3-fuelclient -j 2
   buildtool repo --target el9 --json > summary.json
   buildtool repo --profile upstream --source nailgun=~/src/fuel-web
   buildtool publish --sign-key 0xKEYID --passphrase-env FUEL_SIGN_PASS
+  buildtool verify --target el9
   buildtool snapshots --target el9
   buildtool rollback --target el9 [--to SNAPSHOT]
   buildtool release-files --target el9 --out /tmp/fuel-release --sign-key 0xKEYID
 
-exit status: 0 success, 1 a build or publish failed, 2 bad input (manifest, arguments, tools).
-"""
+""" + EXIT_CODES
+
+LOCAL_BACKENDS = ["auto", "mock", "rpmbuild"]
+FARM_BACKENDS = ["copr", "koji"]
+
+
+# --- option groups -----------------------------------------------------------------------------
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("--json", action="store_true",
+                       help="print a machine summary on stdout (schema: buildtool/schema/)")
+    loudness = group.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true", help="say more")
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="only errors and the final line")
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config-dir", type=Path, default=locations.data_root(), metavar="DIR",
+                        help="directory holding repo-config/ (targets, macros, distribution "
+                             "data, .repo templates; default: this repository's)")
+
+
+def add_manifest_options(parser: argparse.ArgumentParser, sources: bool = True) -> None:
+    group = parser.add_argument_group("manifest")
+    group.add_argument("--manifest", "-m", type=Path, default=locations.work_root() / "fuel.yaml",
+                       help="service manifest (default: fuel.yaml of this repository)")
+    group.add_argument("--profile", "-p", action="append", dest="profiles", default=[],
+                       metavar="PROFILE", help="add a package profile, e.g. upstream (repeatable)")
+    if sources:
+        group.add_argument("--source", action="append", dest="sources", default=[],
+                           metavar="NAME=PATH", help="build package NAME from a local checkout")
+
+
+def add_only_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--only", action="append", default=[], metavar="PKG",
+                        help="only this package and its internal dependencies (repeatable)")
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", "-t", action="append", dest="targets", metavar="TARGET",
+                        help="target distribution, repeatable (default: el9; see "
+                             "repo-config/targets)")
+
+
+def add_dir_options(parser: argparse.ArgumentParser, build: bool = True, dist: bool = True) -> None:
+    if build:
+        parser.add_argument("--build-dir", type=Path, default=layout.default_build_dir(),
+                            help="work directory (default: build/)")
+    if dist:
+        parser.add_argument("--dist-dir", type=Path, default=layout.default_dist_dir(),
+                            help="published repositories (default: dist/)")
+
+
+def add_build_options(parser: argparse.ArgumentParser, farms: bool = True) -> None:
+    group = parser.add_argument_group("build")
+    group.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2,
+                       help="parallel builds (default: number of cores)")
+    group.add_argument("-k", "--keep-going", action="store_true",
+                       help="after a failed build, build everything that does not need it "
+                            "(default: start no new build; exit status 1 either way)")
+    group.add_argument("--backend", choices=LOCAL_BACKENDS + (FARM_BACKENDS if farms else []),
+                       default="auto", help="auto = mock where installed, else host rpmbuild"
+                       + ("; copr, koji = a build farm (see README: Build farms)" if farms else ""))
+    group.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                       help="run package code (setup.py, %%prep, %%build, %%install) unconfined "
+                            "on this host instead of in the bubblewrap sandbox (warns)")
+    if farms:
+        add_farm_options(parser)
+
+
+def add_farm_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("build farms (--backend copr, --backend koji)")
+    group.add_argument("--copr-project", metavar="OWNER/PROJECT", default="",
+                       help="the Copr project to build in (@GROUP/PROJECT for a group's)")
+    group.add_argument("--copr-config", type=Path, metavar="FILE",
+                       help="copr-cli's configuration with the API token (default: ~/.config/copr)")
+    group.add_argument("--create-project", action="store_true",
+                       help="create the project, or enable the target's chroot in it, with the "
+                            "external repositories of repo-config/targets")
+    group.add_argument("--no-download", action="store_true",
+                       help="leave the RPMs in Copr: print its .repo URL instead of publishing")
+    group.add_argument("--koji-profile", default="koji", metavar="PROFILE",
+                       help="koji client profile: hub, topurl, authentication (default: koji)")
+    group.add_argument("--koji-config", type=Path, metavar="FILE",
+                       help="a koji client configuration read on top of the system's")
+    group.add_argument("--koji-target", default="", metavar="KOJI_TARGET",
+                       help="the Koji build target; {target} becomes buildtool's target name")
+    group.add_argument("--poll", type=float, default=20.0, metavar="SECONDS",
+                       help="how often to ask the build farm for its builds' states (default: 20)")
+
+
+def add_signing_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("signing and client files")
+    group.add_argument("--sign-key", metavar="KEYID",
+                       help="sign RPMs and repomd.xml with this secret key of $GNUPGHOME")
+    group.add_argument("--sign-key-file", type=Path, metavar="FILE",
+                       help="sign with the secret key in this armored file (private keyring)")
+    group.add_argument("--passphrase-env", metavar="VAR",
+                       help="environment variable holding the key's passphrase (default: agent)")
+    group.add_argument("--base-url", metavar="URL",
+                       help="where dist/repos is served, for the .repo files "
+                            "(default: repo-config/repos/repo.yaml, else file://DIST/repos)")
+
+
+def add_lock_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-wait", action="store_true",
+                        help="fail at once if another publish holds the repository (default: wait)")
+
+
+def add_publish_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("publish")
+    group.add_argument("--keep", type=int, default=5, help="repository snapshots to keep")
+    group.add_argument("--keep-versions", type=int, default=2, metavar="N",
+                       help="versions of each package a snapshot carries, newest included "
+                            "(default 2: one to downgrade to)")
+    add_lock_option(group)
+
+
+# --- the commands' options ---------------------------------------------------------------------
+
+
+def _command(sub, name: str, help_text: str, *groups) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    for add in groups:
+        add(parser)
+    add_config_options(parser)
+    add_output_options(parser)
+    return parser
+
+
+def _without_sources(parser: argparse.ArgumentParser) -> None:
+    add_manifest_options(parser, sources=False)
+
+
+def _local_build(parser: argparse.ArgumentParser) -> None:
+    add_build_options(parser, farms=False)
 
 
 def parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--manifest", "-m", type=Path, default=pipeline.Settings().manifest,
-                        help="service manifest (default: fuel.yaml of this repository)")
-    common.add_argument("--target", "-t", action="append", dest="targets", metavar="TARGET",
-                        help="target distribution, repeatable (default: el9; see repo-config/targets)")
-    common.add_argument("--profile", "-p", action="append", dest="profiles", default=[],
-                        metavar="PROFILE", help="add a package profile, e.g. upstream (repeatable)")
-    common.add_argument("--source", action="append", dest="sources", default=[],
-                        metavar="NAME=PATH", help="build package NAME from a local checkout")
-    common.add_argument("--only", action="append", default=[], metavar="PKG",
-                        help="only this package and its internal dependencies (repeatable)")
-    common.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2,
-                        help="parallel builds (default: number of cores)")
-    common.add_argument("-k", "--keep-going", action="store_true",
-                        help="after a failed build, build everything that does not need it "
-                             "(default: start no new build; exit status 1 either way)")
-    common.add_argument("--backend", choices=["auto", "mock", "rpmbuild", "copr", "koji"],
-                        default="auto", help="auto = mock where installed, else host rpmbuild; "
-                        "copr, koji = a build farm (see README: Build farms)")
-    common.add_argument("--no-sandbox", dest="sandbox", action="store_false",
-                        help="run package code (setup.py, %%prep, %%build, %%install) unconfined "
-                             "on this host instead of in the bubblewrap sandbox (warns)")
-    common.add_argument("--build-dir", type=Path, default=pipeline.Settings().build_dir,
-                        help="work directory (default: build/)")
-    common.add_argument("--dist-dir", type=Path, default=pipeline.Settings().dist_dir,
-                        help="published repositories (default: dist/)")
-    common.add_argument("--keep", type=int, default=5, help="repository snapshots to keep")
-    common.add_argument("--keep-versions", type=int, default=2, metavar="N",
-                        help="versions of each package a snapshot carries, newest included "
-                             "(default 2: one to downgrade to)")
-    common.add_argument("--no-wait", action="store_true",
-                        help="fail at once if another publish holds the repository (default: wait)")
-    common.add_argument("--sign-key", metavar="KEYID",
-                        help="sign RPMs and repomd.xml with this secret key of $GNUPGHOME")
-    common.add_argument("--sign-key-file", type=Path, metavar="FILE",
-                        help="sign with the secret key in this armored file (private keyring)")
-    common.add_argument("--passphrase-env", metavar="VAR",
-                        help="environment variable holding the key's passphrase (default: agent)")
-    common.add_argument("--base-url", metavar="URL",
-                        help="where dist/repos is served, for the .repo files "
-                             "(default: repo-config/repos/repo.yaml, else file://DIST/repos)")
-    common.add_argument("--config-dir", type=Path, default=pipeline.Settings().config_root,
-                        metavar="DIR", help="directory holding repo-config/ (targets, macros, "
-                        "distribution data, .repo templates; default: this repository's)")
-    common.add_argument("--json", action="store_true", help="print a machine summary on stdout")
-    add_farm_arguments(common)
-    common.add_argument("-v", "--verbose", action="store_true", help="say more")
-
     top = argparse.ArgumentParser(prog="buildtool", description=DESCRIPTION, epilog=EPILOG,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     top.add_argument("--version", action="version", version=f"buildtool {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    validate = sub.add_parser("validate", parents=[common], help="check the manifest and exit")
+    validate = _command(sub, "validate", "check the manifest and exit", add_manifest_options)
     validate.add_argument("--explain", metavar="KEY", help="print the manifest reference of KEY "
                           "(e.g. services.user; all keys: docs/manifest.md) and exit")
-    sub.add_parser("list", parents=[common], help="list the packages of the active profiles")
-    render = sub.add_parser("render", parents=[common], help="write build/<target>/SPECS")
+    _command(sub, "list", "list the packages of the active profiles", _without_sources,
+             add_only_option)
+    render = _command(sub, "render", "write build/<target>/SPECS", add_manifest_options,
+                      add_only_option, add_target_options, lambda p: add_dir_options(p, dist=False))
     render.add_argument("--check", action="store_true",
                         help="also run rpmspec -P with the target's macros on every spec")
-    sub.add_parser("build", parents=[common], help="render, fetch sources and build RPMs")
-    sub.add_parser("publish", parents=[common], help="publish built RPMs as a repository snapshot")
-    sub.add_parser("repo", parents=[common], help="render, build and publish (the main job)")
-    verify_command.add_parser(sub, common)
-    sub.add_parser("snapshots", parents=[common],
-                   help="list the repository snapshots: date, packages, what changed")
-    rollback = sub.add_parser("rollback", parents=[common],
-                              help="make an earlier snapshot current (atomically)")
+    # build writes fuel-release's files (the .repo, the public key) and continues the release
+    # history of the published repository: it needs signing's public half and dist/
+    _command(sub, "build", "render, fetch sources and build RPMs", add_manifest_options,
+             add_only_option, add_target_options, add_dir_options, add_build_options,
+             add_signing_options)
+    _command(sub, "publish", "publish built RPMs as a repository snapshot", _without_sources,
+             add_only_option, add_target_options, add_dir_options, add_signing_options,
+             add_publish_options)
+    _command(sub, "repo", "render, build and publish (the main job)", add_manifest_options,
+             add_only_option, add_target_options, add_dir_options, add_build_options,
+             add_signing_options, add_publish_options)
+    verify = _command(sub, "verify", "lint, closure, install/upgrade/erase test of the published "
+                      "repository", add_manifest_options, add_target_options, add_dir_options,
+                      _local_build)
+    verify.add_argument("--repo", type=Path, metavar="DIR",
+                        help="repository to verify (default: dist/repos/<target>/current)")
+    verify.add_argument("--next-repo", type=Path, metavar="DIR",
+                        help="repository to upgrade to (default: build the manifest again with "
+                             "a bumped release and changed configs)")
+    verify.add_argument("--no-upgrade", action="store_true",
+                        help="install and erase only, no upgrade build")
+    verify.add_argument("--distro-data", type=Path, metavar="FILE",
+                        help="what the distribution provides (default: "
+                             "repo-config/distro-data/<target>.tsv)")
+    _command(sub, "snapshots", "list the repository snapshots: date, packages, what changed",
+             add_target_options, lambda p: add_dir_options(p, build=False))
+    rollback = _command(sub, "rollback", "make an earlier snapshot current (atomically)",
+                        add_target_options, lambda p: add_dir_options(p, build=False),
+                        add_lock_option)
     rollback.add_argument("--to", metavar="SNAPSHOT",
                           help="snapshot id (default: the one before the current one)")
-    release = sub.add_parser("release-files", parents=[common],
-                             help="write fuel-release's sources: the .repo file, key, fuel_release")
+    release = _command(sub, "release-files", "write fuel-release's sources: the .repo file, "
+                       "key, fuel_release", add_target_options,
+                       lambda p: add_dir_options(p, build=False), add_signing_options)
     release.add_argument("--out", type=Path, required=True, metavar="DIR",
                          help="directory the manifest's fuel-release package takes its source from")
     return top
 
 
-def settings_from(args: argparse.Namespace) -> pipeline.Settings:
+# --- from options to settings ------------------------------------------------------------------
+
+
+def settings_from(args: argparse.Namespace):
+    """The pipeline's settings from the options this command has (the others keep defaults)."""
+    from . import pipeline, signing
+
+    given = vars(args)
+    defaults = pipeline.Settings()
     overrides = {}
-    for item in args.sources:
+    for item in given.get("sources", []):
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise UserError(f"--source {item}: expected NAME=PATH", "e.g. --source nailgun=../fuel-web")
         overrides[name] = path
-    if args.jobs < 1:
+    if given.get("jobs", 1) < 1:
         raise UserError(f"-j {args.jobs}: must be at least 1")
     return pipeline.Settings(
-        manifest=args.manifest, targets=args.targets or ["el9"], profiles=args.profiles,
-        source_overrides=overrides, only=args.only, jobs=args.jobs, backend=args.backend,
-        keep_going=args.keep_going,
-        sandbox=args.sandbox,
-        build_dir=args.build_dir.resolve(), dist_dir=args.dist_dir.resolve(),
-        cache_dir=default_cache_dir(),
-        keep=args.keep, keep_versions=args.keep_versions, wait_for_lock=not args.no_wait,
+        manifest=given.get("manifest", defaults.manifest),
+        targets=given.get("targets") or ["el9"], profiles=given.get("profiles", []),
+        source_overrides=overrides, only=given.get("only", []),
+        jobs=given.get("jobs", defaults.jobs), backend=given.get("backend", defaults.backend),
+        keep_going=given.get("keep_going", False), sandbox=given.get("sandbox", True),
+        build_dir=given.get("build_dir", defaults.build_dir).resolve(),
+        dist_dir=given.get("dist_dir", defaults.dist_dir).resolve(),
+        keep=given.get("keep", defaults.keep),
+        keep_versions=given.get("keep_versions", defaults.keep_versions),
+        wait_for_lock=not given.get("no_wait", False),
         # the passphrase variable leaves the environment here, before anything else runs
-        signing=signing.config_from(args.sign_key, args.sign_key_file, args.passphrase_env),
-        base_url=args.base_url, config_root=args.config_dir.resolve())
+        signing=signing.config_from(given.get("sign_key"), given.get("sign_key_file"),
+                                    given.get("passphrase_env")),
+        base_url=given.get("base_url"), config_root=args.config_dir.resolve())
+
+
+# --- running a command -------------------------------------------------------------------------
 
 
 class Terminated(BaseException):
@@ -153,9 +294,28 @@ def _terminate(number, frame) -> None:
     raise Terminated()
 
 
+def parse(top: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The options; one the command does not take is an error in that command's words."""
+    args, unknown = top.parse_known_args(argv)
+    if unknown:
+        command = _subparsers(top).choices[args.command]
+        command.error(f"unrecognized arguments: {' '.join(unknown)} (hint: "
+                      f"'buildtool {args.command} --help' lists the options it takes)")
+    return args
+
+
+def _subparsers(top: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(action for action in top._actions
+                if isinstance(action, argparse._SubParsersAction))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    reporter = Reporter(sys.stderr, verbose=args.verbose)
+    top = parser()
+    enable_completion(top)
+    args = parse(top, argv)
+    from .report import Reporter
+
+    reporter = Reporter(sys.stderr, verbose=args.verbose, quiet=args.quiet)
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
         try:
@@ -165,53 +325,99 @@ def main(argv: list[str] | None = None) -> int:
     return _main(args, reporter)
 
 
-def _main(args: argparse.Namespace, reporter: Reporter) -> int:
+def _main(args: argparse.Namespace, reporter) -> int:
     try:
-        settings = settings_from(args)
-        keyhome.sweep_stale()  # what a SIGKILLed signing process left behind
-        return COMMANDS[args.command](args, settings, reporter)
+        return _run_command(args, reporter)
     except UserError as error:
-        reporter.warn(f"buildtool: error: {error}")
-        if getattr(args, "json", False):  # CI gets its summary on failure too
-            write_json({"ok": False, "error": str(error), "exit_status": error.exit_status})
+        reporter.error(f"buildtool: error: {error}")
+        if args.json:  # CI gets its summary on failure too
+            _write_json({"ok": False, "error": str(error), "exit_status": error.exit_status})
         return error.exit_status
     except KeyboardInterrupt:
-        reporter.warn("buildtool: interrupted; the published repository is unchanged")
-        return 130
+        reporter.error("buildtool: interrupted; the published repository is unchanged")
+        return EXIT_INTERRUPTED
     except Terminated:
-        reporter.warn("buildtool: terminated; the published repository is unchanged")
-        return 128 + signal.SIGTERM
+        reporter.error("buildtool: terminated; the published repository is unchanged")
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        return _reader_gone()
     except OSError as error:  # the machine said no (permissions, disk full): one line, not a trace
         where = f": {error.filename}" if error.filename else ""
-        reporter.warn(f"buildtool: error: {error.strerror or error}{where} "
-                      "(hint: check permissions and free space)")
+        reporter.error(f"buildtool: error: {error.strerror or error}{where} "
+                       "(hint: check permissions and free space)")
         return EXIT_FAILED
 
 
-def cmd_validate(args, settings, reporter) -> int:
-    if args.explain:
-        print(reference.explain(args.explain, settings.manifest), end="")
+def _run_command(args: argparse.Namespace, reporter) -> int:
+    if args.command == "validate" and args.explain:  # the reference needs no settings
+        from . import reference
+
+        print(reference.explain(args.explain, args.manifest), end="")
         return 0
-    manifest, targets = pipeline.load(settings)
-    reporter.info(f"{manifest.path}: ok, {len(manifest.packages)} packages "
-                  f"(profiles: {', '.join(manifest.profiles)})")
+    settings = settings_from(args)
+    if args.command != "validate":
+        from . import keyhome
+
+        keyhome.sweep_stale()  # what a SIGKILLed signing process left behind
+    status = COMMANDS[args.command](args, settings, reporter)
+    sys.stdout.flush()  # a reader that went away shows here, inside the handler above
+    return status
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`buildtool list | head -1`): stop quietly. Python would
+    complain once more when it flushes stdout at exit, so stdout points at /dev/null now."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
+def _write_json(document: dict) -> None:
+    from .report import write_json
+
+    write_json(document)
+
+
+def enable_completion(top: argparse.ArgumentParser) -> None:
+    """Shell completion where argcomplete is installed (optional; see README: completion).
+    It acts only when the shell's completion hook runs buildtool, and exits there."""
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(top)
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def cmd_validate(args, settings, reporter) -> int:
+    from . import pipeline
+
+    manifest, _ = pipeline.load(settings)
+    reporter.result(f"{manifest.path}: ok, {len(manifest.packages)} packages "
+                    f"(profiles: {', '.join(manifest.profiles)})")
     if args.json:
-        write_json({"manifest": str(manifest.path), "valid": True,
-                    "packages": sorted(manifest.packages)})
+        _write_json({"ok": True, "manifest": str(manifest.path), "valid": True,
+                     "packages": sorted(manifest.packages)})
     return 0
 
 
 def cmd_list(args, settings, reporter) -> int:
-    manifest, _ = pipeline.load(settings)
-    graph = pipeline.plan_graph(manifest, settings)
+    from . import pipeline
+
+    planned = pipeline.plan_run(settings)
     rows = []
-    for name in graph.order():
-        package = manifest.packages[name]
+    for name in planned.graph.order():
+        package = planned.manifest.packages[name]
         rows.append({"name": name, "version": f"{package.version}-{package.release}",
                      "kind": package.kind, "profile": package.profile,
-                     "needs": sorted(graph.deps[name])})
+                     "needs": sorted(planned.graph.deps[name])})
     if args.json:
-        write_json({"packages": rows})
+        _write_json({"ok": True, "packages": rows})
         return 0
     width = max([len(r["name"]) for r in rows] + [4])
     print(f"{'name':<{width}}  {'version':<14} {'kind':<7} {'profile':<9} needs")
@@ -222,24 +428,31 @@ def cmd_list(args, settings, reporter) -> int:
 
 
 def cmd_render(args, settings, reporter) -> int:
-    manifest, targets = pipeline.load(settings)
-    graph = pipeline.plan_graph(manifest, settings)
+    from . import pipeline
+    from .render import check_spec
+
+    planned = pipeline.plan_run(settings)
     summary = {}
-    for target in targets:
-        rendered = pipeline.render(manifest, target, settings, graph)
+    for target in planned.targets:
+        graph, not_on_target = pipeline.target_graph(planned.graph, target)
+        for name, reason in not_on_target.items():
+            reporter.info(f"{target.name}: not built: {name}: {reason}")
+        rendered = pipeline.render(planned.manifest, target, settings, graph)
         if args.check:
             for item in rendered.values():
                 check_spec(item.spec, target)
         summary[target.name] = {name: str(item.spec) for name, item in rendered.items()}
-        reporter.info(f"{target.name}: rendered {len(rendered)} spec(s) in "
-                      f"{pipeline.target_root(settings, target) / 'SPECS'}"
-                      + (" (rpmspec -P clean)" if args.check else ""))
+        reporter.result(f"{target.name}: rendered {len(rendered)} spec(s) in "
+                        f"{pipeline.target_layout(settings, target).specs}"
+                        + (" (rpmspec -P clean)" if args.check else ""))
     if args.json:
-        write_json({"specs": summary})
+        _write_json({"ok": True, "specs": summary})
     return 0
 
 
 def cmd_build(args, settings, reporter) -> int:
+    from . import signing
+
     signer = signing.prepare(settings.signing)  # public key only: fuel-release ships it
     return _run(args, settings, reporter, publish=False, signer=signer)
 
@@ -248,85 +461,38 @@ def cmd_repo(args, settings, reporter) -> int:
     return _run(args, settings, reporter, publish=True, signer=_signer(settings, reporter))
 
 
-def cmd_publish(args, settings, reporter) -> int:
-    manifest, targets = pipeline.load(settings)
-    graph = pipeline.plan_graph(manifest, settings)
-    summary, status = {}, 0
-    signer = _signer(settings, reporter)
-    for target in targets:
-        names = _graph_for(graph, target, reporter)[0].order()
-        rpms = pipeline.built_rpms(manifest, target, settings, names)
-        gated = pipeline.gate.installable(
-            rpms, {}, target, target.distro_data_file(settings.config_root),
-            pipeline.target_root(settings, target) / "gate")
-        for name, why in gated.held_back.items():
-            reporter.warn(f"{target.name}: held back {name}: {why}")
-        status = EXIT_FAILED if gated.held_back else status
-        summary[target.name] = {"held_back": gated.held_back}
-        if gated.rpms:
-            result = pipeline.publish(gated.rpms, target, settings, signer,
-                                      pipeline.built_srpms(target, settings, names))
-            pipeline.record_releases(settings, target, names)
-            summary[target.name].update(_publish_json(result))
-            _report_publish(reporter, target.name, result)
+def _run(args, settings, reporter, publish: bool, signer) -> int:
+    from . import pipeline
+    from .backends import farm_options
+
+    run = pipeline.run(settings, reporter, publish=publish, signer=signer,
+                       farm=farm_options(args))
+    for item in run.targets:
+        if item.published:
+            _report_publish(reporter, item.target.name, item.published)
     if args.json:
-        write_json({"ok": status == 0, "targets": summary})
-    return status
+        _write_json({"ok": not run.failed,
+                     "targets": {item.target.name: _target_json(run.backend, item)
+                                 for item in run.targets}})
+    return EXIT_FAILED if run.failed else 0
 
 
-def _run(args, settings, reporter, publish: bool, signer=None) -> int:
-    manifest, targets = pipeline.load(settings)
-    full_graph = pipeline.plan_graph(manifest, settings)
-    sandbox = make_sandbox(settings.sandbox, reporter.warn)
-    backend = select_backend(settings.backend, warn=reporter.warn, sandbox=sandbox,
-                             farm=farm_options(args))
-    summary, status = {}, 0
-    for target in targets:
-        timer = Timer()
-        graph, not_built = _graph_for(full_graph, target, reporter)
-        rendered = pipeline.render(manifest, target, settings, graph)
-        fetch_failures: dict[str, str] = {}
-        fetched = pipeline.fetch_sources(manifest, rendered, target, settings, signer,
-                                         failures=fetch_failures, sandbox=sandbox)
-        graph, unbuildable = pipeline.without_failed_fetches(graph, fetch_failures)
-        rendered = {name: rendered[name] for name in graph.order()}
-        pipeline.assign_releases(manifest, rendered, fetched, target, settings)
-        reporter.start_build(len(rendered), target.name)
-        outcomes = pipeline.build(manifest, target, settings, graph, rendered, fetched, backend,
-                                  reporter.event)
-        outcomes = {**unbuildable, **outcomes}
-        reporter.summary(target.name, outcomes, timer.seconds)
-        failed = any(o.status in (FAILED, SKIPPED) for o in outcomes.values())
-        target_summary = {"backend": backend.name, "seconds": round(timer.seconds, 3),
-                          "sandbox": backend.clean_room or backend.sandbox is not None,
-                          "packages": {name: dict(outcome_json(o), source=source_json(fetched.get(name)))
-                                       for name, o in outcomes.items()},
-                          "not_on_target": not_built}
-        if hasattr(backend, "run_summary"):  # a build farm: build ids, states, log URLs
-            target_summary[backend.name] = backend.run_summary(target)
-        if publish and (remote := getattr(backend, "remote_repository", lambda _: None)(target)):
-            reporter.info(f"{target.name}: not published here, Copr serves the packages: {remote}")
-        elif publish:
-            gated = pipeline.installable_set(manifest, target, settings, outcomes)
-            for name, why in gated.held_back.items():
-                reporter.warn(f"{target.name}: held back {name}: {why}")
-            target_summary["held_back"] = gated.held_back
-            target_summary["kept_previous"] = gated.kept_previous
-            if gated.rpms:
-                published = {rpm.name for rpm in gated.rpms}
-                shipped = [name for name, o in outcomes.items()
-                           if o.rpms and all(rpm.name in published for rpm in o.rpms)]
-                result = pipeline.publish(gated.rpms, target, settings, signer,
-                                          [outcomes[n].srpm for n in shipped if outcomes[n].srpm])
-                target_summary["publish"] = _publish_json(result)
-                _report_publish(reporter, target.name, result)
-                pipeline.record_releases(settings, target, shipped)
-            failed = failed or bool(gated.held_back)
-        summary[target.name] = target_summary
-        status = EXIT_FAILED if failed else status
-    if args.json:
-        write_json({"ok": status == 0, "targets": summary})
-    return status
+def _target_json(backend, item) -> dict:
+    from .report import outcome_json
+
+    summary = {"backend": backend.name, "seconds": round(item.seconds, 3),
+               "sandbox": backend.clean_room or backend.sandbox is not None,
+               "packages": {name: dict(outcome_json(o), source=source_json(item.fetched.get(name)))
+                            for name, o in item.outcomes.items()},
+               "not_on_target": item.not_on_target}
+    if hasattr(backend, "run_summary"):  # a build farm: build ids, states, log URLs
+        summary[backend.name] = backend.run_summary(item.target)
+    if item.gated is not None:
+        summary["held_back"] = item.gated.held_back
+        summary["kept_previous"] = item.gated.kept_previous
+    if item.published is not None:
+        summary["publish"] = _publish_json(item.published)
+    return summary
 
 
 def source_json(source) -> dict | None:
@@ -336,17 +502,45 @@ def source_json(source) -> dict | None:
     return {"file": source.filename, "sha256": source.sha256, "commit": source.commit}
 
 
-def _graph_for(graph, target, reporter):
-    """The run's graph for one target; says which packages the target cannot carry and why."""
-    target_graph, not_built = pipeline.target_graph(graph, target)
-    for name, reason in not_built.items():
-        reporter.info(f"{target.name}: not built: {name}: {reason}")
-    return target_graph, not_built
+def cmd_publish(args, settings, reporter) -> int:
+    from . import pipeline
+
+    planned = pipeline.plan_run(settings)
+    summary, status = {}, 0
+    signer = _signer(settings, reporter)
+    for target in planned.targets:
+        graph, not_on_target = pipeline.target_graph(planned.graph, target)
+        for name, reason in not_on_target.items():
+            reporter.info(f"{target.name}: not built: {name}: {reason}")
+        names = graph.order()
+        rpms = pipeline.built_rpms(planned.manifest, target, settings, names)
+        gated = pipeline.check_installable(rpms, {}, target, settings)
+        for name, why in gated.held_back.items():
+            reporter.error(f"{target.name}: held back {name}: {why}")
+        status = EXIT_FAILED if gated.held_back else status
+        summary[target.name] = {"held_back": gated.held_back}
+        if gated.rpms:
+            result = pipeline.publish(gated.rpms, target, settings, signer,
+                                      pipeline.built_srpms(target, settings, names))
+            pipeline.record_releases(settings, target, names)
+            summary[target.name].update(_publish_json(result))
+            _report_publish(reporter, target.name, result)
+    if args.json:
+        _write_json({"ok": status == 0, "targets": summary})
+    return status
 
 
-def _signer(settings, reporter) -> signing.Signer | None:
+def cmd_verify(args, settings, reporter) -> int:
+    from .verify.command import cmd_verify as verify
+
+    return verify(args, settings, reporter)
+
+
+def _signer(settings, reporter):
     """The key resolved and its public half exported, before any build; signing itself happens
     in a separate process when publish needs it."""
+    from . import signing
+
     if not settings.signing.enabled:
         reporter.warn("buildtool: warning: publishing unsigned (no --sign-key): the .repo files "
                       "say gpgcheck=0; fine for local work, not for a release")
@@ -356,20 +550,23 @@ def _signer(settings, reporter) -> signing.Signer | None:
 def _targets_without_manifest(settings):
     """Repository commands work from the targets alone: a broken manifest must never stand in
     the way of a rollback, and fuel-release's files are written before the manifest needs them."""
+    from .targets import load_target
+
     return [load_target(settings.config_root, name) for name in settings.targets]
 
 
 def cmd_snapshots(args, settings, reporter) -> int:
+    from .publish import list_snapshots
+
     targets = _targets_without_manifest(settings)
-    listing = {target.name: publish_stage.list_snapshots(settings.dist_dir, target.name)
-               for target in targets}
+    listing = {target.name: list_snapshots(settings.dist_dir, target.name) for target in targets}
     if args.json:
-        write_json({name: [_snapshot_json(info) for info in infos]
-                    for name, infos in listing.items()})
+        _write_json({"ok": True, "targets": {name: [_snapshot_json(info) for info in infos]
+                                             for name, infos in listing.items()}})
         return 0
     for name, infos in listing.items():
         print(f"{name}: {len(infos)} snapshot(s) in "
-              f"{publish_stage.repo_dir(settings.dist_dir, name) / 'snapshots'}")
+              f"{layout.snapshots_dir(layout.repo_dir(settings.dist_dir, name))}")
         for info in infos:
             print("  " + _snapshot_line(info))
     return 0
@@ -399,41 +596,49 @@ def _snapshot_json(info) -> dict:
 
 
 def cmd_rollback(args, settings, reporter) -> int:
-    targets = _targets_without_manifest(settings)
-    for target in targets:
-        chosen = publish_stage.rollback(settings.dist_dir, target.name, args.to,
-                                        wait=settings.wait_for_lock)
-        reporter.info(f"{target.name}: current is now snapshot {chosen.name}")
-        if args.json:
-            write_json({"target": target.name, "current": chosen.name})
+    from .publish import rollback
+
+    current = {}
+    for target in _targets_without_manifest(settings):
+        chosen = rollback(settings.dist_dir, target.name, args.to, wait=settings.wait_for_lock)
+        reporter.result(f"{target.name}: current is now snapshot {chosen.name}")
+        current[target.name] = chosen.name
+    if args.json:
+        _write_json({"ok": True, "targets": {name: {"current": snapshot}
+                                             for name, snapshot in current.items()}})
     return 0
 
 
 def cmd_release_files(args, settings, reporter) -> int:
+    from . import pipeline
+
     targets = _targets_without_manifest(settings)
     if len(targets) != 1:
         raise UserError("release-files writes one target's files", "give exactly one --target")
     written = pipeline.release_files(args.out, targets[0], settings, _signer(settings, reporter))
-    reporter.info(f"{targets[0].name}: wrote {', '.join(p.name for p in written)} in {args.out}")
+    reporter.result(f"{targets[0].name}: wrote {', '.join(p.name for p in written)} in {args.out}")
+    if args.json:
+        _write_json({"ok": True, "target": targets[0].name, "files": [str(p) for p in written]})
     return 0
 
 
 def _publish_json(result) -> dict:
-    return {"repository": str(result.repo_dir / "current"), "snapshot": result.snapshot.name,
-            "changed": result.changed, "packages": result.packages,
-            "older_versions": result.retained, "signed": result.signed}
+    return {"repository": str(layout.current_link(result.repo_dir)),
+            "snapshot": result.snapshot.name, "changed": result.changed,
+            "packages": result.packages, "older_versions": result.retained,
+            "signed": result.signed}
 
 
 def _report_publish(reporter, target: str, result) -> None:
     verb = "published" if result.changed else "unchanged"
-    reporter.info(f"{target}: {verb} {result.packages} RPM(s) at {result.repo_dir / 'current'} "
-                  f"(snapshot {result.snapshot.name})")
+    reporter.result(f"{target}: {verb} {result.packages} RPM(s) at "
+                    f"{layout.current_link(result.repo_dir)} (snapshot {result.snapshot.name})")
 
 
 COMMANDS = {"validate": cmd_validate, "list": cmd_list, "render": cmd_render,
-            "build": cmd_build, "publish": cmd_publish, "repo": cmd_repo,
+            "build": cmd_build, "publish": cmd_publish, "repo": cmd_repo, "verify": cmd_verify,
             "snapshots": cmd_snapshots, "rollback": cmd_rollback,
-            "release-files": cmd_release_files, "verify": verify_command.cmd_verify}
+            "release-files": cmd_release_files}
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from . import distrodata, runner
 from .errors import StageFailed
-from .publish import createrepo_command, current_snapshot, read_record, repo_dir
+from .layout import repo_dir
+from .publish import createrepo_command, current_snapshot, read_record
 from .targets import TargetProfile
 from .verify.closure import unresolved_requirements
 from .verify.standin import standin_repositories

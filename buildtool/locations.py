@@ -7,6 +7,7 @@ directory: fuel.yaml, build/ and dist/ there unless the options say otherwise.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -26,3 +27,10 @@ def data_root() -> Path:
 def work_root() -> Path:
     """Where fuel.yaml, build/ and dist/ are by default."""
     return CHECKOUT if is_checkout() else Path.cwd()
+
+
+def default_cache_dir() -> Path:
+    """The lookaside cache of downloaded sources (and verify's install roots)."""
+    if os.environ.get("BUILDTOOL_CACHE"):
+        return Path(os.environ["BUILDTOOL_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "buildtool"

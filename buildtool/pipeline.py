@@ -1,6 +1,11 @@
-"""The stages wired together: validate -> plan -> render -> fetch -> build -> publish.
+"""The stage sequence: validate -> plan -> render -> fetch -> build -> publish (-> verify).
 
-Each function takes the previous stage's output and returns its own; the CLI calls them.
+`plan_run` validates and plans; `run` drives every target through the rest and is what the CLI's
+build and repo commands, verify's next-release build and the benchmarks call. Each stage is also
+a function of its own here (render, fetch_sources, build, publish, ...) for the commands that run
+one stage alone. A stage takes the previous stage's output and returns its own.
+
+The stage modules are imported where a stage runs, so that validate and list load none of them.
 """
 
 from __future__ import annotations
@@ -8,22 +13,28 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import build as build_stage
-from . import gate, locations, repofiles
-from . import publish as publish_stage
-from . import releases as release_stage
-from . import render as render_stage
-from .backends import Backend
+from . import layout, locations
 from .errors import StageFailed, UserError
 from .graph import Graph, for_target, plan, unavailable_on
 from .manifest import Manifest, load_manifest
-from .sandbox import Sandbox
 from .signing import Signer, SigningConfig
-from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
 from .targets import TargetProfile, available_targets, load_target
+
+if TYPE_CHECKING:
+    from .backends import Backend
+    from .build import PackageOutcome
+    from .gate import GateResult
+    from .publish import ClientFiles, PublishResult
+    from .releases import Release
+    from .render import RenderedPackage
+    from .report import Reporter
+    from .sandbox import Sandbox
+    from .sources import FetchedSource
 
 PROJECT_ROOT = locations.data_root()  # holds specs/ and repo-config/
 WORK_ROOT = locations.work_root()  # the checkout, or the current directory of an installed tool
@@ -40,15 +51,27 @@ class Settings:
     keep_going: bool = False  # after a failed build, start the others anyway
     backend: str = "auto"
     sandbox: bool = True  # False only with --no-sandbox: package code runs unconfined
-    build_dir: Path = WORK_ROOT / "build"
-    dist_dir: Path = WORK_ROOT / "dist"
-    cache_dir: Path = field(default_factory=default_cache_dir)
+    build_dir: Path = field(default_factory=layout.default_build_dir)
+    dist_dir: Path = field(default_factory=layout.default_dist_dir)
+    cache_dir: Path = field(default_factory=locations.default_cache_dir)
     keep: int = 5
     keep_versions: int = 2  # versions of each package a snapshot carries, newest included
     wait_for_lock: bool = True  # False: fail at once when another publish holds the repository
     signing: SigningConfig = field(default_factory=SigningConfig)
     base_url: str | None = None  # where dist/repos is served; None: repo-config, else file://
     config_root: Path = PROJECT_ROOT  # where repo-config/ lives
+
+
+# --- validate and plan -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated manifest, the run's targets and the packages to build in dependency order."""
+
+    manifest: Manifest
+    targets: list[TargetProfile]
+    graph: Graph
 
 
 def load(settings: Settings) -> tuple[Manifest, list[TargetProfile]]:
@@ -66,23 +89,160 @@ def load(settings: Settings) -> tuple[Manifest, list[TargetProfile]]:
     return manifest, [all_targets[name] for name in settings.targets]
 
 
+def plan_graph(manifest: Manifest, settings: Settings) -> Graph:
+    return plan(manifest, settings.only)
+
+
+def plan_run(settings: Settings, manifest: Manifest | None = None) -> RunPlan:
+    """Validate and plan; `manifest` replaces the one the settings name (already validated)."""
+    loaded, targets = load(settings)
+    manifest = manifest or loaded
+    return RunPlan(manifest, targets, plan_graph(manifest, settings))
+
+
+def target_graph(graph: Graph, target: TargetProfile) -> tuple[Graph, dict[str, str]]:
+    """The packages built for `target`, and those it cannot carry with the reason."""
+    return for_target(graph, target.unavailable), unavailable_on(graph, target.unavailable)
+
+
 def target_root(settings: Settings, target: TargetProfile) -> Path:
-    return settings.build_dir / target.name
+    return target_layout(settings, target).root
+
+
+def target_layout(settings: Settings, target: TargetProfile) -> layout.BuildLayout:
+    return layout.target_build(settings.build_dir, target.name)
+
+
+# --- the whole sequence ------------------------------------------------------------------------
+
+
+@dataclass
+class TargetRun:
+    """What the stages made of one target."""
+
+    target: TargetProfile
+    not_on_target: dict[str, str]  # package -> why the target cannot carry it
+    fetched: dict[str, FetchedSource | None]
+    outcomes: dict[str, PackageOutcome]  # every package of the target graph, in build order
+    seconds: float
+    gated: GateResult | None = None  # what publish was allowed to ship; None: no publish here
+    published: PublishResult | None = None  # None: nothing to publish, or not published here
+    remote_repository: str | None = None  # a build farm serves the packages instead
+
+    @property
+    def failed(self) -> bool:
+        from .build import FAILED, SKIPPED
+
+        held_back = bool(self.gated and self.gated.held_back)
+        return held_back or any(o.status in (FAILED, SKIPPED) for o in self.outcomes.values())
+
+
+@dataclass
+class Run:
+    backend: Backend
+    targets: list[TargetRun]
+
+    @property
+    def failed(self) -> bool:
+        return any(item.failed for item in self.targets)
+
+
+def run(settings: Settings, reporter: Reporter, *, publish: bool, signer: Signer | None,
+        farm: dict | None = None, manifest: Manifest | None = None, gated: bool = True,
+        history_from: Settings | None = None) -> Run:
+    """Validate, plan, then render, fetch, build and (with `publish`) publish every target.
+
+    `manifest` replaces the settings' one (verify builds a changed next release); `gated=False`
+    publishes every RPM built without the installability gate (a throwaway repository);
+    `history_from` names the repository whose release history the releases continue."""
+    from .backends import select_backend
+    from .sandbox import create as make_sandbox
+
+    planned = plan_run(settings, manifest)
+    sandbox = make_sandbox(settings.sandbox, reporter.warn)
+    backend = select_backend(settings.backend, warn=reporter.warn, sandbox=sandbox, farm=farm)
+    return Run(backend, [run_target(planned, target, settings, backend, reporter, publish=publish,
+                                    signer=signer, sandbox=sandbox, gated=gated,
+                                    history_from=history_from)
+                         for target in planned.targets])
+
+
+def run_target(planned: RunPlan, target: TargetProfile, settings: Settings, backend: Backend,
+               reporter: Reporter, *, publish: bool, signer: Signer | None = None,
+               sandbox: Sandbox | None = None, gated: bool = True,
+               history_from: Settings | None = None) -> TargetRun:
+    """render -> fetch -> build -> publish for one target. A package whose source cannot be had
+    fails alone (with what needs it); the others still build."""
+    started = time.monotonic()
+    manifest = planned.manifest
+    graph, not_on_target = target_graph(planned.graph, target)
+    for name, reason in not_on_target.items():
+        reporter.info(f"{target.name}: not built: {name}: {reason}")
+    rendered = render(manifest, target, settings, graph)
+    failures: dict[str, str] = {}
+    fetched = fetch_sources(manifest, rendered, target, settings, signer, failures, sandbox)
+    graph, unbuildable = without_failed_fetches(graph, failures)
+    rendered = {name: rendered[name] for name in graph.order()}
+    assign_releases(manifest, rendered, fetched, target, settings, history_from)
+    reporter.start_build(len(rendered), target.name)
+    outcomes = {**unbuildable, **build(manifest, target, settings, graph, rendered, fetched,
+                                       backend, reporter.event)}
+    reporter.summary(target.name, outcomes, time.monotonic() - started)
+    result = TargetRun(target, not_on_target, fetched, outcomes, 0.0)
+    if publish:
+        _publish_run(result, manifest, settings, backend, reporter, signer, gated)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _publish_run(result: TargetRun, manifest: Manifest, settings: Settings, backend: Backend,
+                 reporter: Reporter, signer: Signer | None, gated: bool) -> None:
+    from .build import BUILT, CACHED
+    from .gate import GateResult
+
+    target = result.target
+    result.remote_repository = getattr(backend, "remote_repository", lambda _: None)(target)
+    if result.remote_repository:
+        reporter.info(f"{target.name}: not published here, Copr serves the packages: "
+                      f"{result.remote_repository}")
+        return
+    if gated:
+        result.gated = installable_set(manifest, target, settings, result.outcomes)
+    else:
+        result.gated = GateResult([rpm for o in result.outcomes.values()
+                                   if o.status in (BUILT, CACHED) for rpm in o.rpms])
+    for name, why in result.gated.held_back.items():
+        reporter.error(f"{target.name}: held back {name}: {why}")
+    if not result.gated.rpms:
+        return
+    published = {rpm.name for rpm in result.gated.rpms}
+    shipped = [name for name, o in result.outcomes.items()
+               if o.rpms and all(rpm.name in published for rpm in o.rpms)]
+    result.published = publish(result.gated.rpms, target, settings, signer,
+                               [result.outcomes[n].srpm for n in shipped
+                                if result.outcomes[n].srpm])
+    record_releases(settings, target, shipped)
+
+
+# --- one stage each ----------------------------------------------------------------------------
 
 
 def render(manifest: Manifest, target: TargetProfile, settings: Settings,
-           graph: Graph) -> dict[str, render_stage.RenderedPackage]:
-    return render_stage.render_all(manifest, target, target_root(settings, target),
-                                   names=graph.order())
+           graph: Graph) -> dict[str, RenderedPackage]:
+    from .render import render_all
+
+    return render_all(manifest, target, target_root(settings, target), names=graph.order())
 
 
-def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
+def fetch_sources(manifest: Manifest, rendered: dict[str, RenderedPackage],
                   target: TargetProfile, settings: Settings, signer: Signer | None = None,
                   failures: dict[str, str] | None = None,
                   sandbox: Sandbox | None = None) -> dict[str, FetchedSource | None]:
     """Every package's source. With `failures`, a source that cannot be had is recorded there
     (package -> message) and the others are still fetched; without, the first one raises.
     `sandbox` confines the one fetch step that runs package code (pip download of an sdist)."""
+    from .sources import Lookaside, fetch
+
     cache = Lookaside(settings.cache_dir)
     fetched = {}
     for name, item in rendered.items():
@@ -90,7 +250,7 @@ def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedP
         generated_dir = None
         try:
             if source and source.generated == "release-files":
-                generated_dir = target_root(settings, target) / "generated" / name
+                generated_dir = target_layout(settings, target).generated(name)
                 release_files(generated_dir, target, settings, signer)
             fetched[name] = (fetch(manifest.packages[name], manifest.root, cache,
                                    item.sources_dir, generated_dir, sandbox) if source else None)
@@ -102,30 +262,34 @@ def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedP
 
 
 def without_failed_fetches(graph: Graph, failures: dict[str, str]
-                           ) -> tuple[Graph, dict[str, build_stage.PackageOutcome]]:
+                           ) -> tuple[Graph, dict[str, PackageOutcome]]:
     """The graph left to build, and outcomes for what cannot be: the packages whose source failed
     and everything that needs them."""
+    from .build import FAILED, SKIPPED, PackageOutcome
+
     lost = unavailable_on(graph, failures)
-    outcomes = {name: build_stage.PackageOutcome(
-        name, build_stage.FAILED if name in failures else build_stage.SKIPPED,
+    outcomes = {name: PackageOutcome(
+        name, FAILED if name in failures else SKIPPED,
         reason=failures.get(name) or reason.replace("this target cannot carry", "could not be built"))
         for name, reason in lost.items()}
     return graph.restricted(set(graph.deps) - set(lost)), outcomes
 
 
-def assign_releases(manifest: Manifest, rendered: dict[str, render_stage.RenderedPackage],
+def assign_releases(manifest: Manifest, rendered: dict[str, RenderedPackage],
                     fetched: dict[str, FetchedSource | None], target: TargetProfile,
                     settings: Settings, history_from: Settings | None = None
-                    ) -> dict[str, release_stage.Release]:
+                    ) -> dict[str, Release]:
     """Decide each package's Release from the published history (of `history_from`'s
     repository, default this run's) and write it with the changelog into the specs. The
     decisions are kept in the build state so that a standalone publish can record them."""
+    from . import releases
+
     floors = {name: (manifest.packages[name].version, manifest.packages[name].release)
               for name in rendered}
-    decided = release_stage.assign_releases(
+    decided = releases.assign_releases(
         rendered, fetched, floors, history_file(history_from or settings, target),
         manifest.defaults.packager)
-    state = target_root(settings, target) / "state" / "releases.json"
+    state = target_layout(settings, target).releases_state
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps({name: dataclasses.asdict(r) for name, r in decided.items()}))
     return decided
@@ -133,44 +297,45 @@ def assign_releases(manifest: Manifest, rendered: dict[str, render_stage.Rendere
 
 def record_releases(settings: Settings, target: TargetProfile, names: list[str]) -> None:
     """After a publish: the published packages' releases join the history."""
-    state = target_root(settings, target) / "state" / "releases.json"
+    from . import releases
+
     try:
-        decided = json.loads(state.read_text())
+        decided = json.loads(target_layout(settings, target).releases_state.read_text())
     except (OSError, ValueError):
         return
-    release_stage.record(history_file(settings, target),
-                         {name: release_stage.Release(**decided[name])
-                          for name in names if name in decided})
+    releases.record(history_file(settings, target),
+                    {name: releases.Release(**decided[name]) for name in names if name in decided})
 
 
 def history_file(settings: Settings, target: TargetProfile) -> Path:
-    return publish_stage.repo_dir(settings.dist_dir, target.name) / release_stage.HISTORY_FILE
+    return layout.release_history(settings.dist_dir, target.name)
 
 
 def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: Graph,
-          rendered, fetched, backend: Backend, on_event) -> dict[str, build_stage.PackageOutcome]:
-    inputs = {name: build_stage.PackageInput(
+          rendered, fetched, backend: Backend, on_event) -> dict[str, PackageOutcome]:
+    from .build import PackageInput, build_all
+
+    inputs = {name: PackageInput(
         rendered[name], fetched[name],
         (fetched[name].source_date_epoch if fetched[name] and fetched[name].source_date_epoch
          else manifest.packages[name].source_date_epoch))
         for name in graph.order()}
-    layout = build_stage.BuildLayout(target_root(settings, target))
-    return build_stage.build_all(graph, inputs, target, backend, layout, settings.jobs, on_event,
-                                 keep_going=settings.keep_going)
+    return build_all(graph, inputs, target, backend, target_layout(settings, target),
+                     settings.jobs, on_event, keep_going=settings.keep_going)
 
 
 def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,
                names: list[str]) -> list[Path]:
     """The RPMs the build stage recorded for `names` (the input of a standalone publish)."""
-    layout = build_stage.BuildLayout(target_root(settings, target))
+    where = target_layout(settings, target)
     rpms = []
     for name in names:
         try:
-            state = json.loads(layout.state(name).read_text())
+            state = json.loads(where.state(name).read_text())
         except (OSError, ValueError):
             raise UserError(f"{name} has not been built for {target.name}",
                             f"run 'buildtool build --target {target.name}' first") from None
-        paths = [layout.rpms(name) / rpm for rpm in state["rpms"]]
+        paths = [where.rpms(name) / rpm for rpm in state["rpms"]]
         missing = [p for p in paths if not p.is_file()]
         if missing:
             raise UserError(f"{name}: built RPM {missing[0]} is missing",
@@ -180,51 +345,64 @@ def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,
 
 
 def installable_set(manifest: Manifest, target: TargetProfile, settings: Settings,
-                    outcomes: dict[str, build_stage.PackageOutcome]) -> gate.GateResult:
+                    outcomes: dict[str, PackageOutcome]) -> GateResult:
     """What of this build may be published: the good RPMs, the published versions of packages
     whose build failed or that would not install, and nothing that the distribution and the
     rest cannot satisfy."""
-    rpms = [rpm for o in outcomes.values() if o.status in (build_stage.BUILT, build_stage.CACHED)
-            for rpm in o.rpms]
-    if outcomes and all(o.status == build_stage.CACHED for o in outcomes.values()):
+    from . import gate
+    from .build import BUILT, CACHED
+
+    rpms = [rpm for o in outcomes.values() if o.status in (BUILT, CACHED) for rpm in o.rpms]
+    if outcomes and all(o.status == CACHED for o in outcomes.values()):
         # nothing was built: these very RPMs passed the gate when they were published
         return gate.GateResult(sorted(rpms))
     everything = {rpm_name for name in outcomes for rpm_name in
                   [name, *(sub.name for sub in manifest.packages[name].subpackages)]}
     fallbacks = gate.previous_rpms(settings.dist_dir, target.name, everything)
-    data_file = target.distro_data_file(settings.config_root)
-    return gate.installable(rpms, fallbacks, target, data_file,
-                            target_root(settings, target) / "gate")
+    return check_installable(rpms, fallbacks, target, settings)
+
+
+def check_installable(rpms: list[Path], fallbacks: dict[str, Path], target: TargetProfile,
+                      settings: Settings) -> GateResult:
+    """The publish gate: what of `rpms` (or of the `fallbacks` already published) installs."""
+    from . import gate
+
+    return gate.installable(rpms, fallbacks, target, target.distro_data_file(settings.config_root),
+                            target_layout(settings, target).gate)
 
 
 def built_srpms(target: TargetProfile, settings: Settings, names: list[str]) -> list[Path]:
     """The SRPMs the build stage recorded for `names` (those that still exist)."""
-    layout = build_stage.BuildLayout(target_root(settings, target))
+    where = target_layout(settings, target)
     found = []
     for name in names:
         try:
-            srpm = json.loads(layout.state(name).read_text()).get("srpm")
+            srpm = json.loads(where.state(name).read_text()).get("srpm")
         except (OSError, ValueError):
             continue
-        if srpm and (layout.srpms / srpm).is_file():
-            found.append(layout.srpms / srpm)
+        if srpm and (where.srpms / srpm).is_file():
+            found.append(where.srpms / srpm)
     return found
 
 
 def publish(rpms: list[Path], target: TargetProfile, settings: Settings,
-            signer: Signer | None = None, srpms: list[Path] | None = None
-            ) -> publish_stage.PublishResult:
+            signer: Signer | None = None, srpms: list[Path] | None = None) -> PublishResult:
+    from . import publish as publish_stage
+
     return publish_stage.publish(
         rpms, settings.dist_dir, target.name, keep=settings.keep,
         keep_versions=settings.keep_versions, wait=settings.wait_for_lock, signer=signer,
         client_files=client_files(target, settings), srpms=srpms)
 
 
-def client_files(target: TargetProfile, settings: Settings) -> publish_stage.ClientFiles:
+def client_files(target: TargetProfile, settings: Settings) -> ClientFiles:
     """The .repo file, comps group and key name a snapshot of `target` carries."""
+    from . import repofiles
+    from .publish import ClientFiles
+
     config = repofiles.load_repo_config(settings.config_root)
     base_url = repofiles.base_url_for(config, settings.dist_dir, settings.base_url)
-    return publish_stage.ClientFiles(
+    return ClientFiles(
         repo_file_name=config.repo_file_name,
         repo_file=lambda signed: repofiles.repo_file_text(config, target, base_url, signed),
         comps=lambda names: repofiles.comps_xml(config, names),
@@ -234,16 +412,9 @@ def client_files(target: TargetProfile, settings: Settings) -> publish_stage.Cli
 def release_files(out: Path, target: TargetProfile, settings: Settings,
                   signer: Signer | None) -> list[Path]:
     """The fuel-release package's sources for `target`, written into `out`."""
+    from . import repofiles
+
     config = repofiles.load_repo_config(settings.config_root)
     base_url = repofiles.base_url_for(config, settings.dist_dir, settings.base_url)
     return repofiles.write_release_files(out, config, target, base_url,
                                          signer.public_key if signer else None)
-
-
-def plan_graph(manifest: Manifest, settings: Settings) -> Graph:
-    return plan(manifest, settings.only)
-
-
-def target_graph(graph: Graph, target: TargetProfile) -> tuple[Graph, dict[str, str]]:
-    """The packages built for `target`, and those it cannot carry with the reason."""
-    return for_target(graph, target.unavailable), unavailable_on(graph, target.unavailable)

@@ -34,6 +34,7 @@ from typing import Callable
 
 from . import runner, snapshot_check
 from .errors import StageFailed, ToolMissing, UserError
+from .layout import current_link, repo_dir, snapshots_dir
 from .repofiles import INSTALLED_KEY_DIR
 from .signing import Signer
 from .sources import file_sha256
@@ -115,12 +116,8 @@ class SnapshotInfo:
     updated: list[str]  # "name old-evr -> new-evr"
 
 
-def repo_dir(dist_root: Path, target: str) -> Path:
-    return dist_root / "repos" / target
-
-
 def current_snapshot(repo: Path) -> Path | None:
-    link = repo / "current"
+    link = current_link(repo)
     return (repo / os.readlink(link)).resolve() if link.is_symlink() else None
 
 
@@ -157,7 +154,7 @@ def publish(rpms: list[Path], dist_root: Path, target: str, *, keep: int = 5,
     createrepo = createrepo_command()
     fingerprint = signer.fingerprint if signer else None
     with repo_lock(repo, wait):
-        snapshots = repo / "snapshots"
+        snapshots = snapshots_dir(repo)
         snapshots.mkdir(parents=True, exist_ok=True)
         remove_debris(repo)
         current = current_snapshot(repo)
@@ -240,7 +237,7 @@ def snapshot_id() -> str:
 def remove_debris(repo: Path) -> None:
     """Half-written snapshots and links of a publish that died; never current, safe to delete.
     Called with the lock held, so no live publish owns them."""
-    for leftover in (repo / "snapshots").glob(f"{TMP_PREFIX}*"):
+    for leftover in snapshots_dir(repo).glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(leftover, ignore_errors=True)
     for link in repo.glob(".current.*"):
         link.unlink(missing_ok=True)
@@ -512,7 +509,7 @@ def switch_current(repo: Path, snapshot: Path) -> None:
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
     os.symlink(os.path.relpath(snapshot, repo), tmp_link)
-    os.replace(tmp_link, repo / "current")
+    os.replace(tmp_link, current_link(repo))
     _fsync_dir(repo)
 
 
@@ -526,7 +523,7 @@ def _fsync_dir(path: Path) -> None:
 
 def complete_snapshots(repo: Path) -> list[Path]:
     """Finished snapshots, oldest first (ids are UTC timestamps, so names sort by age)."""
-    directory = repo / "snapshots"
+    directory = snapshots_dir(repo)
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir()

@@ -21,7 +21,6 @@ from pathlib import Path
 from .render import RenderedPackage
 from .sources import FetchedSource
 
-HISTORY_FILE = "history.json"
 _RELEASE_LINE_RE = re.compile(r"^Release:(\s+)\S+?%\{\?dist\}$", re.MULTILINE)
 
 

@@ -22,6 +22,7 @@ import jinja2
 from . import backupset, locations, runner, units
 from .errors import UserError
 from .graph import Graph, unavailable_on
+from .layout import BuildLayout
 from .manifest import DEP_RE, Manifest, Package, internal_dependencies
 from .sources import source_filename, unpack_dir
 from .targets import TargetProfile
@@ -145,8 +146,8 @@ def render_all(manifest: Manifest, target: TargetProfile, build_root: Path,
 def render_package(env: jinja2.Environment, manifest: Manifest, package: Package,
                    target: TargetProfile, build_root: Path, internal: set[str],
                    not_on_target: set[str] = frozenset()) -> RenderedPackage:
-    specs_dir = build_root / "SPECS"
-    sources_dir = build_root / "SOURCES" / package.name
+    layout = BuildLayout(build_root)
+    specs_dir, sources_dir = layout.specs, layout.sources(package.name)
     specs_dir.mkdir(parents=True, exist_ok=True)
     sources_dir.mkdir(parents=True, exist_ok=True)
     package = for_target(package, target)
@@ -409,7 +410,7 @@ def check_spec(spec: Path, target: TargetProfile) -> None:
     if rpmspec is None:
         raise UserError("rpmspec is not installed", "install the rpm tools (make tools)")
     # the sources sit next to the spec (build/<t>/SOURCES/<name>): parse-time macros read them
-    sources = spec.parent.parent / "SOURCES" / spec.stem
+    sources = BuildLayout.of_spec(spec).sources(spec.stem)
     result = runner.run([rpmspec, "-P", "--define", f"_sourcedir {sources}",
                              *target.rpm_args(), str(spec)], capture_output=True, text=True)
     if result.returncode != 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -23,12 +24,24 @@ class Reporter:
         self._status_shown = False
 
     def info(self, message: str) -> None:
+        """Progress: what is happening (not with --quiet)."""
         if not self.quiet:
-            self._clear()
-            print(message, file=self.stream)
-            self._redraw()
+            self._say(message)
 
     def warn(self, message: str) -> None:
+        """Something the user should know that does not fail the run (not with --quiet)."""
+        if not self.quiet:
+            self._say(message)
+
+    def error(self, message: str) -> None:
+        """What failed the run: always shown."""
+        self._say(message)
+
+    def result(self, message: str) -> None:
+        """A command's final line (what it did): always shown, --quiet included."""
+        self._say(message)
+
+    def _say(self, message: str) -> None:
         self._clear()
         print(message, file=self.stream)
         self._redraw()
@@ -67,27 +80,35 @@ class Reporter:
             self._status_shown = False
 
     def summary(self, target: str, outcomes: dict[str, PackageOutcome], seconds: float) -> None:
+        """The build's table, its count line and each failure (--quiet: the last two only)."""
         self._clear()
-        if self.quiet:
-            return
         counts = {status: sum(o.status == status for o in outcomes.values())
                   for status in (BUILT, CACHED, FAILED, SKIPPED)}
-        width = max([len(name) for name in outcomes] + [7])
-        print(f"\n{'package':<{width}}  {'result':<8} {'time':>6}  log", file=self.stream)
-        for outcome in outcomes.values():
-            log = str(outcome.log) if outcome.log else "-"
-            print(f"{outcome.name:<{width}}  {outcome.status:<8} {outcome.seconds:>5.1f}s  {log}",
-                  file=self.stream)
+        if not self.quiet:
+            width = max([len(name) for name in outcomes] + [7])
+            print(f"\n{'package':<{width}}  {'result':<8} {'time':>6}  log", file=self.stream)
+            for outcome in outcomes.values():
+                log = str(outcome.log) if outcome.log else "-"
+                print(f"{outcome.name:<{width}}  {outcome.status:<8} {outcome.seconds:>5.1f}s  "
+                      f"{log}", file=self.stream)
         print(f"{target}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
               + f" in {seconds:.1f}s", file=self.stream)
         for outcome in outcomes.values():
-            if outcome.status == FAILED and outcome.log is None:
+            if outcome.status == FAILED and self.quiet:
+                print(f"{outcome.name} failed: {outcome.reason}"
+                      + (f"; log: {outcome.log}" if outcome.log else ""), file=self.stream)
+            elif outcome.status == FAILED and outcome.log is None:
                 print(f"\n{outcome.name} failed: {outcome.reason}", file=self.stream)
             elif outcome.status == FAILED:
                 print(f"\n{outcome.name} failed ({outcome.reason}); last lines of {outcome.log}:",
                       file=self.stream)
                 for line in log_tail(outcome.log):
                     print(f"  | {line}", file=self.stream)
+
+
+def silent() -> Reporter:
+    """A reporter that tells nobody (a build the user did not ask for, e.g. verify's next one)."""
+    return Reporter(io.StringIO())
 
 
 def outcome_json(outcome: PackageOutcome) -> dict:
@@ -97,7 +118,7 @@ def outcome_json(outcome: PackageOutcome) -> dict:
             "srpm": str(outcome.srpm) if outcome.srpm else None}
 
 
-JSON_SCHEMA_VERSION = 1  # of every --json document; bump on an incompatible change
+JSON_SCHEMA_VERSION = 2  # of every --json document; bump on an incompatible change
 
 
 def write_json(summary: dict, stream: TextIO = sys.stdout) -> None:

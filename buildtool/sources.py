@@ -46,12 +46,6 @@ class FetchedSource:
     commit: str | None = None  # the commit id a git source's ref resolved to
 
 
-def default_cache_dir() -> Path:
-    if os.environ.get("BUILDTOOL_CACHE"):
-        return Path(os.environ["BUILDTOOL_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "buildtool"
-
-
 def source_filename(package: Package) -> str:
     source = package.source
     if source.filename:

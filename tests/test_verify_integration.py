@@ -116,7 +116,7 @@ def test_edited_config_and_state_data_survive_upgrade_and_erase(tmp_path):
     current_repo = dist / "repos" / "el9" / "current"
     settings = pipeline.Settings(manifest=manifest, build_dir=build, dist_dir=dist)
     target = load_target(ROOT, "el9")
-    next_repo = build_next_repo(settings, target, tmp_path / "next")
+    next_repo = build_next_repo(settings, target)
     distro = standin_repositories(target, distrodata.load(target.distro_data_file(ROOT)),
                                   tmp_path / "distro")
     root = fresh_root(tmp_path / "root")

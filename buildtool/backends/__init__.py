@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 
 from ..errors import UserError
 from ..sandbox import Sandbox
@@ -49,32 +48,11 @@ def select_backend(name: str, *, warn=lambda message: print(message, file=sys.st
 
 
 __all__ = ["Backend", "BuildRequest", "BuildResult", "select_backend", "BACKENDS",
-           "add_farm_arguments", "farm_options"]
-
-
-def add_farm_arguments(parser) -> None:
-    """The command-line options of the build farm backends."""
-    group = parser.add_argument_group("build farms (--backend copr, --backend koji)")
-    group.add_argument("--copr-project", metavar="OWNER/PROJECT", default="",
-                       help="the Copr project to build in (@GROUP/PROJECT for a group's)")
-    group.add_argument("--copr-config", type=Path, metavar="FILE",
-                       help="copr-cli's configuration with the API token (default: ~/.config/copr)")
-    group.add_argument("--create-project", action="store_true",
-                       help="create the project, or enable the target's chroot in it, with the "
-                            "external repositories of repo-config/targets")
-    group.add_argument("--no-download", action="store_true",
-                       help="leave the RPMs in Copr: print its .repo URL instead of publishing")
-    group.add_argument("--koji-profile", default="koji", metavar="PROFILE",
-                       help="koji client profile: hub, topurl, authentication (default: koji)")
-    group.add_argument("--koji-config", type=Path, metavar="FILE",
-                       help="a koji client configuration read on top of the system's")
-    group.add_argument("--koji-target", default="", metavar="KOJI_TARGET",
-                       help="the Koji build target; {target} becomes buildtool's target name")
-    group.add_argument("--poll", type=float, default=20.0, metavar="SECONDS",
-                       help="how often to ask the build farm for its builds' states (default: 20)")
+           "farm_options"]
 
 
 def farm_options(args) -> dict:
+    """The build farms' options by backend name, from the command line (cli.add_farm_options)."""
     from .copr import CoprOptions
     from .koji import KojiOptions
 

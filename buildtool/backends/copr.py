@@ -30,12 +30,12 @@ from ..build import (
     CACHED,
     FAILED,
     SKIPPED,
-    BuildLayout,
     PackageInput,
     PackageOutcome,
 )
 from ..errors import StageFailed, ToolMissing, UserError
 from ..graph import Graph
+from ..layout import BuildLayout
 from ..targets import TargetProfile
 from .base import Backend, BuildRequest, BuildResult
 from .farm import FarmRun

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import __version__
-from ..build import FAILED, SKIPPED, BuildLayout, PackageInput, PackageOutcome, build_srpm
+from ..build import FAILED, SKIPPED, PackageInput, PackageOutcome, build_srpm
 from ..graph import Graph
+from ..layout import BuildLayout
 from ..targets import TargetProfile
 
 

@@ -24,12 +24,12 @@ from ..build import (
     CACHED,
     FAILED,
     SKIPPED,
-    BuildLayout,
     PackageInput,
     PackageOutcome,
 )
 from ..errors import StageFailed, ToolMissing, UserError
 from ..graph import Graph
+from ..layout import BuildLayout
 from ..targets import TargetProfile
 from .base import Backend, BuildRequest, BuildResult
 from .copr import RPM_MAGIC, read_record, write_record

@@ -3,7 +3,7 @@
 Every package's release gets a `.1` appended (1.el9 -> 1.1.el9, which rpm orders after it) and every
 packaged config file gets one more comment line, so that the upgrade really replaces each config
 and exercises %config(noreplace) (`.rpmnew`). It is built with the normal stages into its own build
-and dist directories (build/verify-next/), so an unchanged manifest is a cache hit the second time.
+and dist directories (build/verify-next/<target>/), so an unchanged manifest is a cache hit the second time.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from .. import pipeline
-from ..backends import select_backend
+from .. import layout, pipeline
 from ..build import FAILED, SKIPPED
 from ..errors import StageFailed
 from ..manifest import ConfigFile, Manifest, Package
-from ..sandbox import create as make_sandbox
+from ..report import silent
 from ..targets import TargetProfile
 
 CONFIG_CHANGE = "\n# changed in the next release (buildtool verify upgrade build)\n"
@@ -39,28 +38,22 @@ def _changed(manifest: Manifest, config: ConfigFile) -> ConfigFile:
     return dataclasses.replace(config, source=None, content=text + CONFIG_CHANGE)
 
 
-def build_next_repo(settings: pipeline.Settings, target: TargetProfile, work: Path) -> Path:
+def build_next_repo(settings: pipeline.Settings, target: TargetProfile) -> Path:
     """Build and publish the next release of the manifest for `target`; return its repository."""
     manifest, _ = pipeline.load(settings)
-    manifest = next_release(manifest)
-    if (work / "dist").exists():  # a throwaway repository: nothing of an earlier run may linger
-        shutil.rmtree(work / "dist")
-    local = dataclasses.replace(settings, build_dir=work / "build", dist_dir=work / "dist",
+    build_dir, dist_dir = layout.next_release_work(settings.build_dir, target.name)
+    if dist_dir.exists():  # a throwaway repository: nothing of an earlier run may linger
+        shutil.rmtree(dist_dir)
+    local = dataclasses.replace(settings, build_dir=build_dir, dist_dir=dist_dir,
                                 only=[], targets=[target.name])
-    graph, _ = pipeline.target_graph(pipeline.plan_graph(manifest, local), target)
-    sandbox = make_sandbox(local.sandbox, warn=lambda message: None)
-    backend = select_backend(local.backend, warn=lambda message: None, sandbox=sandbox)
-    rendered = pipeline.render(manifest, target, local, graph)
-    fetched = pipeline.fetch_sources(manifest, rendered, target, local, sandbox=sandbox)
     # releases continue the published history, so the next repository is really newer
-    pipeline.assign_releases(manifest, rendered, fetched, target, local, history_from=settings)
-    outcomes = pipeline.build(manifest, target, local, graph, rendered, fetched, backend,
-                              lambda kind, payload: None)
-    broken = [name for name, o in outcomes.items() if o.status in (FAILED, SKIPPED)]
+    run = pipeline.run(local, silent(), publish=True, signer=None,
+                       manifest=next_release(manifest), gated=False,
+                       history_from=settings)
+    built = run.targets[0]
+    broken = [name for name, o in built.outcomes.items() if o.status in (FAILED, SKIPPED)]
     if broken:
-        log = outcomes[broken[0]].log
+        first = built.outcomes[broken[0]]
         raise StageFailed(f"building the next release for the upgrade test failed: "
-                          f"{', '.join(broken)}", f"see {log}")
-    rpms = [rpm for outcome in outcomes.values() for rpm in outcome.rpms]
-    result = pipeline.publish(rpms, target, local)
-    return result.repo_dir / "current"
+                          f"{', '.join(broken)}", f"see {first.log}" if first.log else first.reason)
+    return layout.current_link(layout.repo_dir(dist_dir, target.name))

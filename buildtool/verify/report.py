@@ -49,7 +49,14 @@ def size_text(size: int) -> str:
     return f"{size / 1e6:.2f} MB ({share:.2f}% of the old 300 MB docker-images RPM)"
 
 
-def print_report(reports: list[TargetReport], stream: TextIO) -> None:
+def print_report(reports: list[TargetReport], stream: TextIO, quiet: bool = False) -> None:
+    """The table and every finding; `quiet`: only the failures and each target's verdict."""
+    if quiet:
+        for report in reports:
+            for finding in report.findings():
+                print(f"{report.target}: FAIL {finding}", file=stream)
+            print(f"{report.target}: {_verdict(report)}", file=stream)
+        return
     header = ("target", "packages", "lint E/W", "unresolved", "unverified", "install", "upgrade",
               "erase", "size")
     rows = [(r.target, str(len(r.packages)), f"{len(r.lint_errors)}/{len(r.lint_warnings)}",
@@ -71,9 +78,12 @@ def print_report(reports: list[TargetReport], stream: TextIO) -> None:
         for phase in report.phases:
             for note in phase.notes:
                 print(f"  note {phase.name}: {note}", file=stream)
-        verdict = "ok" if report.ok else (f"FAILED ({len(report.findings())} problem(s); "
-                                          f"work directory {report.work})")
-        print(f"{report.target}: {verdict}", file=stream)
+        print(f"{report.target}: {_verdict(report)}", file=stream)
+
+
+def _verdict(report: TargetReport) -> str:
+    return "ok" if report.ok else (f"FAILED ({len(report.findings())} problem(s); "
+                                   f"work directory {report.work})")
 
 
 def report_json(reports: list[TargetReport]) -> dict:

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import StageFailed
-from ..sources import default_cache_dir
+from ..locations import default_cache_dir
 from .tools import require_tool, run
 
 ROOT_LAYOUT_VERSION = "1"  # bump when the way a root is prepared changes
