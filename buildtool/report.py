@@ -7,9 +7,10 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .build import BUILT, CACHED, FAILED, SKIPPED, PackageOutcome, log_tail
+if TYPE_CHECKING:
+    from .build import PackageOutcome
 
 
 class Reporter:
@@ -51,6 +52,8 @@ class Reporter:
         self.info(f"building {total} package(s) for {target}")
 
     def event(self, kind: str, payload) -> None:
+        from .build import BUILT, CACHED, FAILED  # on use: commands that build nothing skip it
+
         if kind == "start":
             self.running.append(payload)
             if not self.live and self.verbose:
@@ -81,6 +84,8 @@ class Reporter:
 
     def summary(self, target: str, outcomes: dict[str, PackageOutcome], seconds: float) -> None:
         """The build's table, its count line and each failure (--quiet: the last two only)."""
+        from .build import BUILT, CACHED, FAILED, SKIPPED, log_tail
+
         self._clear()
         counts = {status: sum(o.status == status for o in outcomes.values())
                   for status in (BUILT, CACHED, FAILED, SKIPPED)}
