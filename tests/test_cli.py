@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 
 import pytest
 
-from conftest import require_tools, run_buildtool
+from buildtool import cli
+from conftest import ROOT, require_tools, run_buildtool
 
 
 def test_help_lists_stages_and_examples():
@@ -16,10 +20,86 @@ def test_help_lists_stages_and_examples():
         assert word in result.stdout
 
 
-@pytest.mark.parametrize("command", ["validate", "list", "render", "build", "publish", "repo"])
-def test_every_command_has_help(command):
+# command -> options its help must offer, options it must not (it does not use them)
+OPTIONS = {
+    "validate": ({"--manifest", "--profile", "--source", "--explain"},
+                 {"--target", "--jobs", "--sign-key", "--build-dir", "--only"}),
+    "list": ({"--manifest", "--profile", "--only"}, {"--target", "--source", "--jobs", "--dist-dir"}),
+    "render": ({"--target", "--only", "--source", "--build-dir", "--check"},
+               {"--dist-dir", "--jobs", "--sign-key", "--keep"}),
+    "build": ({"--target", "--jobs", "--keep-going", "--backend", "--no-sandbox", "--copr-project",
+               "--sign-key", "--base-url", "--build-dir", "--dist-dir"},
+              {"--keep", "--keep-versions", "--no-wait", "--to", "--check"}),
+    "publish": ({"--target", "--only", "--keep", "--keep-versions", "--no-wait", "--sign-key"},
+                {"--jobs", "--source", "--backend", "--copr-project", "--no-sandbox"}),
+    "repo": ({"--target", "--jobs", "--backend", "--copr-project", "--sign-key", "--keep",
+              "--no-wait", "--source"}, {"--to", "--check", "--out", "--repo"}),
+    "verify": ({"--target", "--repo", "--next-repo", "--no-upgrade", "--jobs", "--backend"},
+               {"--sign-key", "--copr-project", "--keep", "--only"}),
+    "snapshots": ({"--target", "--dist-dir"},
+                  {"--manifest", "--build-dir", "--jobs", "--sign-key", "--no-wait"}),
+    "rollback": ({"--target", "--dist-dir", "--to", "--no-wait"},
+                 {"--manifest", "--jobs", "--source", "--sign-key", "--keep"}),
+    "release-files": ({"--target", "--out", "--sign-key", "--base-url", "--dist-dir"},
+                      {"--manifest", "--jobs", "--build-dir", "--keep"}),
+}
+
+
+def offered(help_text: str) -> set[str]:
+    return set(re.findall(r"(--[a-z-]+)", help_text))
+
+
+@pytest.mark.parametrize("command", sorted(OPTIONS))
+def test_every_command_offers_exactly_the_options_it_uses(command):
     result = run_buildtool(command, "--help")
-    assert result.status == 0 and "--manifest" in result.stdout and "--target" in result.stdout
+    assert result.status == 0
+    wanted, unused = OPTIONS[command]
+    assert wanted | {"--json", "--verbose", "--quiet", "--config-dir"} <= offered(result.stdout)
+    assert not unused & offered(result.stdout)
+    assert "exit status:" in result.stdout and "141" in result.stdout
+
+
+def test_an_option_the_command_does_not_take_is_an_error():
+    result = run_buildtool("rollback", "--jobs", "3")
+    assert result.status == 2
+    assert "buildtool rollback: error: unrecognized arguments: --jobs 3" in result.stderr
+    assert "'buildtool rollback --help' lists the options it takes" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_quiet_and_verbose_exclude_each_other():
+    result = run_buildtool("validate", "--quiet", "--verbose")
+    assert result.status == 2 and "not allowed with argument" in result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly():
+    """`buildtool list | head -1`: the pipe closes before buildtool writes."""
+    process = subprocess.Popen([sys.executable, "-m", "buildtool", "list"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # before the interpreter has even started: every write fails
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141, stderr
+    assert stderr == ""
+
+
+def test_help_and_validate_load_no_stage_module():
+    """Fast start: the parser needs no stage, validate only the manifest's modules."""
+    probe = ("import sys\nfrom buildtool import cli\n{call}\n"
+             "print(' '.join(sorted(sys.modules)))")
+    heavy = {"jinja2", "buildtool.build", "buildtool.render", "buildtool.publish",
+             "buildtool.sources", "buildtool.backends", "buildtool.verify", "urllib.request"}
+    for call in ("cli.parser()", "cli.main(['validate', '--quiet'])"):
+        process = subprocess.run([sys.executable, "-c", probe.format(call=call)], cwd=ROOT,
+                                 capture_output=True, text=True, check=True)
+        loaded = set(process.stdout.split())
+        assert "buildtool.cli" in loaded and not heavy & loaded, call
+
+
+def test_validate_quiet_prints_only_its_final_line(capsys):
+    assert cli.main(["validate", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.splitlines()) == 1 and ": ok, " in captured.err
 
 
 def test_unknown_command_is_a_usage_error():

@@ -199,7 +199,7 @@ def test_missing_manifest_file(tmp_path):
 
 def test_unknown_target_and_profile(tmp_path):
     path = write_manifest(tmp_path, GOOD)
-    result = run_buildtool("validate", "-m", str(path), "--target", "rhel5")
+    result = run_buildtool("render", "-m", str(path), "--target", "rhel5")
     assert result.status == 2 and "unknown target 'rhel5'" in result.stderr
     result = run_buildtool("validate", "-m", str(path), "--profile", "nightly")
     assert result.status == 2 and "unknown profile 'nightly'" in result.stderr
