@@ -214,7 +214,7 @@ def test_an_unreachable_source_fails_its_package_only_and_json_says_so(chain, wo
     requires: [chain-remote]
 """)
     status, summary, stderr = repo_json(chain, workdirs)
-    assert status == 1 and summary["schema_version"] == 1 and summary["ok"] is False
+    assert status == 1 and summary["schema_version"] == 2 and summary["ok"] is False
     packages = summary["targets"]["el9"]["packages"]
     assert packages["chain-remote"]["status"] == "failed"
     assert "cannot download http://127.0.0.1:9/remote-1.0.tar.gz" in packages["chain-remote"]["reason"]
@@ -230,7 +230,7 @@ def test_json_is_written_on_a_usage_error_too(tmp_path):
     result = run_buildtool("repo", "-m", str(tmp_path / "missing.yaml"), "--json")
     assert result.status == 2
     document = json.loads(result.stdout)
-    assert document["schema_version"] == 1 and document["ok"] is False
+    assert document["schema_version"] == 2 and document["ok"] is False
     assert "missing.yaml" in document["error"]
 
 

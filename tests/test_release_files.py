@@ -46,13 +46,14 @@ def test_fuel_release_built_from_release_files_installs_repo_key_and_release(tmp
     fingerprint = make_key(home)
     env = {**os.environ, "GNUPGHOME": str(home), "BUILDTOOL_CACHE": str(tmp_path / "cache")}
     # relative paths, as `make repo` would pass them from the project directory
-    common = ["--manifest", "fuel.yaml", "--build-dir", "build", "--dist-dir", "dist",
-              "--sign-key", fingerprint, "--base-url", "https://fuel.example.org/repos"]
+    client = ["--dist-dir", "dist", "--sign-key", fingerprint,
+              "--base-url", "https://fuel.example.org/repos"]
     try:
-        files = run_buildtool("release-files", *common, "--out", "packages/fuel-release",
+        files = run_buildtool("release-files", *client, "--out", "packages/fuel-release",
                               cwd=project, env=env)
         assert files.status == 0, files.stderr
-        built = run_buildtool("repo", *common, cwd=project, env=env)
+        built = run_buildtool("repo", "--manifest", "fuel.yaml", "--build-dir", "build", *client,
+                              cwd=project, env=env)
         assert built.status == 0, built.stderr
     finally:
         stop_agent(home)

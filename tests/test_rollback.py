@@ -178,18 +178,19 @@ def test_cli_signed_repo_snapshots_rollback_and_release_files(tmp_path, chain, w
         second = run_buildtool("repo", *common, env=env)
         assert second.status == 0, second.stderr
 
-        listing = run_buildtool("snapshots", "--manifest", str(chain), *workdirs)
+        listing = run_buildtool("snapshots", "--dist-dir", str(dist))
         assert listing.status == 0, listing.stderr
         lines = [line for line in listing.stdout.splitlines() if line.startswith("  ")]
         assert len(lines) == 2 and lines[1].startswith("  * ")
         assert "~chain-a 0:1.0-1.el9 -> 0:1.1-1.el9" in lines[1] and "signed" in lines[1]
 
-        back = run_buildtool("rollback", "--manifest", str(chain), *workdirs)
+        back = run_buildtool("rollback", "--dist-dir", str(dist))
         assert back.status == 0, back.stderr
         assert publish.current_snapshot(repo_of(dist)) == current
 
         out = tmp_path / "fuel-release"
-        release = run_buildtool("release-files", *common, "--out", str(out),
+        release = run_buildtool("release-files", "--dist-dir", str(dist), "--sign-key",
+                                fingerprint, "--out", str(out),
                                 "--base-url", "https://fuel.example.org/repos", env=env)
         assert release.status == 0, release.stderr
         repo_file = (out / "fuel.repo").read_text()
@@ -211,7 +212,7 @@ def test_cli_unsigned_run_warns_once_and_lock_flag_fails_clearly(tmp_path, chain
         current = publish.current_snapshot(publish.repo_dir(dist, target))
         assert "gpgcheck=0" in (current / "fuel.repo").read_text()
     with publish.repo_lock(repo_of(dist)):
-        busy = run_buildtool("rollback", "--manifest", str(chain), *workdirs, "--no-wait")
+        busy = run_buildtool("rollback", "--dist-dir", str(dist), "--no-wait")
     assert busy.status == 2
     assert "being published by another process" in busy.stderr
     assert "Traceback" not in busy.stderr
@@ -219,13 +220,13 @@ def test_cli_unsigned_run_warns_once_and_lock_flag_fails_clearly(tmp_path, chain
 
 def test_cli_release_files_unsigned_write_a_gpgcheck_0_repo(tmp_path, chain, workdirs):
     out = tmp_path / "fuel-release"
-    run = run_buildtool("release-files", "--manifest", str(chain), *workdirs, "--out", str(out))
+    run = run_buildtool("release-files", "--dist-dir", workdirs[-1], "--out", str(out))
     assert run.status == 0, run.stderr
     assert "gpgcheck=0" in (out / "fuel.repo").read_text()
     assert sorted(p.name for p in out.iterdir()) == ["RPM-GPG-KEY-fuel", "fuel.repo",
                                                      "fuel_release"]
     again = subprocess.run(["ls", "--full-time", str(out)], capture_output=True, text=True)
-    rerun = run_buildtool("release-files", "--manifest", str(chain), *workdirs, "--out", str(out))
+    rerun = run_buildtool("release-files", "--dist-dir", workdirs[-1], "--out", str(out))
     assert rerun.status == 0
     same = subprocess.run(["ls", "--full-time", str(out)], capture_output=True, text=True)
     assert again.stdout == same.stdout  # unchanged files keep their mtime: no needless rebuild
