@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cProfile
+import json
 import pstats
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+OUTPUT_SCHEMA = ROOT / "docs" / "buildtool-output.schema.json"
 
 
 @dataclass
@@ -69,3 +71,14 @@ def function_calls(function, *args) -> int:
     profile = cProfile.Profile()
     profile.runcall(function, *args)
     return pstats.Stats(profile).total_calls
+
+
+def assert_output_schema(document: dict, command: str) -> None:
+    """`document` is what `buildtool COMMAND --json` may print, by docs/'s JSON Schema (and by
+    the schema's own anyOf of every document, as a consumer without the command would check)."""
+    import jsonschema
+
+    schema = json.loads(OUTPUT_SCHEMA.read_text())
+    jsonschema.validate(document, {"$defs": schema["$defs"], "$ref": f"#/$defs/{command}"},
+                        cls=jsonschema.Draft202012Validator)
+    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)

@@ -16,7 +16,7 @@ from coprserver import CoprServer
 from buildtool.backends.copr import CoprBackend, CoprOptions, waves
 from buildtool.graph import Graph
 from buildtool.targets import available_targets, load_target
-from conftest import ROOT, repoquery, require_tools, run_buildtool
+from conftest import ROOT, assert_output_schema, repoquery, require_tools, run_buildtool
 
 pytest.importorskip("copr.v3")
 
@@ -47,6 +47,8 @@ def run_copr(copr, chain, workdirs, *extra):
     result = run_buildtool(*copr_args(copr, chain, workdirs, *extra))
     assert "Traceback" not in result.stderr, result.stderr
     summary = json.loads(result.stdout) if result.stdout.strip() else {}
+    if summary:
+        assert_output_schema(summary, "repo" if "targets" in summary else "error")
     return result, summary
 
 

@@ -33,6 +33,7 @@ from buildtool.verify.nextbuild import build_next_repo
 from buildtool.verify.rootcache import fresh_root
 from buildtool.verify.rpminfo import repository_packages
 from buildtool.verify.standin import standin_repositories
+from conftest import assert_output_schema
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,9 @@ def buildtool(*args: str) -> subprocess.CompletedProcess:
 def verify_json(*args: str) -> tuple[int, dict, str]:
     result = buildtool("verify", "--json", *args)
     assert "Traceback" not in result.stderr, result.stderr
-    return result.returncode, json.loads(result.stdout), result.stderr
+    document = json.loads(result.stdout)
+    assert_output_schema(document, "verify")
+    return result.returncode, document, result.stderr
 
 
 def all_findings(summary: dict) -> list[dict]:
