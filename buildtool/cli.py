@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (shell completion: see enable_completion)
 """Command line: buildtool validate | list | render | build | publish | repo | verify | snapshots |
 rollback | release-files.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -136,3 +137,38 @@ def test_unwritable_build_dir_is_one_line(chain, tmp_path):
     assert result.status == 1
     assert "Traceback" not in result.stderr
     assert "buildtool: error: Not a directory" in result.stderr
+
+
+def completions(line: str, tmp_path) -> set[str]:
+    """What the shell's completion hook (register-python-argcomplete buildtool) offers after
+    `line`, asked the way the hook asks: environment variables, answer in a file."""
+    pytest.importorskip("argcomplete")
+    answer = tmp_path / "completions"
+    env = {**os.environ, "_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
+           "_ARGCOMPLETE_IFS": "\n", "_ARGCOMPLETE_STDOUT_FILENAME": str(answer)}
+    process = subprocess.run([sys.executable, "-m", "buildtool"], cwd=ROOT, env=env,
+                             capture_output=True, text=True)
+    assert process.returncode == 0, process.stderr
+    return set(answer.read_text().split())
+
+
+def test_completion_offers_commands_and_each_commands_own_options(tmp_path):
+    assert {"validate", "list", "repo", "rollback", "release-files"} <= completions(
+        "buildtool ", tmp_path)
+    assert completions("buildtool re", tmp_path) == {"render", "repo", "release-files"}
+    rollback = completions("buildtool rollback --", tmp_path)
+    assert {"--to", "--no-wait", "--target", "--quiet", "--json"} <= rollback
+    assert not {"--jobs", "--source", "--sign-key"} & rollback
+    assert {"--jobs", "--keep-going", "--sign-key"} <= completions("buildtool repo --", tmp_path)
+    assert completions("buildtool repo --backend ", tmp_path) == {
+        "auto", "mock", "rpmbuild", "copr", "koji"}
+
+
+def test_buildtool_runs_where_argcomplete_is_not_installed():
+    """Completion is optional: even the shell's hook gets an ordinary run without it."""
+    probe = ("import sys\nsys.modules['argcomplete'] = None  # import argcomplete fails\n"
+             "from buildtool import cli\nsys.exit(cli.main(['validate', '--quiet']))")
+    env = {**os.environ, "_ARGCOMPLETE": "1", "COMP_LINE": "buildtool ", "COMP_POINT": "10"}
+    process = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
+                             capture_output=True, text=True)
+    assert process.returncode == 0 and ": ok, " in process.stderr, process.stderr
