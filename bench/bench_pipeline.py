@@ -78,9 +78,8 @@ def bench_render(workdir: Path, count: int) -> None:
     for run in range(3):
         started = time.perf_counter()
         settings = pipeline.Settings(manifest=manifest, build_dir=workdir / f"render-build{run}")
-        loaded, targets = pipeline.load(settings)
-        graph = pipeline.plan_graph(loaded, settings)
-        pipeline.render(loaded, targets[0], settings, graph)
+        planned = pipeline.plan_run(settings)
+        pipeline.render(planned.manifest, planned.targets[0], settings, planned.graph)
         timings.append(time.perf_counter() - started)
     print(f"load+validate+plan+render, {count} packages: median {statistics.median(timings):.2f} s"
           f" (runs: {', '.join(f'{t:.2f}' for t in timings)})  (target < 3 s)")
@@ -93,7 +92,7 @@ def bench_build_overhead(workdir: Path, count: int) -> None:
     ours = buildtool("build", "-m", str(manifest), "--backend", "rpmbuild", "-j", "2",
                      "--build-dir", str(build_dir), env=env)
     specs = sorted((build_dir / "el9" / "SPECS").glob("*.spec"))
-    target = pipeline.load(pipeline.Settings(manifest=manifest))[1][0]
+    target = pipeline.plan_run(pipeline.Settings(manifest=manifest)).targets[0]
 
     def raw_build(spec: Path) -> None:
         # the very command line and environment buildtool's rpmbuild backend uses

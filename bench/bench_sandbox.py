@@ -48,11 +48,11 @@ def bench_startup(box: sandbox.Sandbox, runs: int = 50) -> float:
 def prepared(manifest: Path, work: Path, only: list[str]) -> tuple[list, object]:
     """Render and fetch like `buildtool build` does; the inputs of the backend."""
     settings = pipeline.Settings(manifest=manifest, build_dir=work, only=only)
-    loaded, targets = pipeline.load(settings)
-    graph = pipeline.plan_graph(loaded, settings)
-    rendered = pipeline.render(loaded, targets[0], settings, graph)
-    pipeline.fetch_sources(loaded, rendered, targets[0], settings)
-    return list(rendered.values()), targets[0]
+    planned = pipeline.plan_run(settings)
+    target = planned.targets[0]
+    rendered = pipeline.render(planned.manifest, target, settings, planned.graph)
+    pipeline.fetch_sources(planned.manifest, rendered, target, settings)
+    return list(rendered.values()), target
 
 
 def build_once(backend: RpmbuildBackend, item, target, work: Path) -> float:
