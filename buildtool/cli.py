@@ -67,7 +67,8 @@ FARM_BACKENDS = ["copr", "koji"]
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("--json", action="store_true",
-                       help="print a machine summary on stdout (schema: buildtool/schema/)")
+                       help="print a machine summary on stdout (JSON Schema: "
+                            "docs/buildtool-output.schema.json)")
     loudness = group.add_mutually_exclusive_group()
     loudness.add_argument("-v", "--verbose", action="store_true", help="say more")
     loudness.add_argument("-q", "--quiet", action="store_true",
