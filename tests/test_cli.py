@@ -129,6 +129,19 @@ def test_progress_is_plain_lines_when_not_a_terminal(chain, workdirs):
 
 
 @pytest.mark.integration
+def test_quiet_repo_prints_only_its_final_lines(chain, workdirs):
+    require_tools("rpmbuild", "createrepo_c")
+    result = run_buildtool("repo", "-m", str(chain), "--backend", "rpmbuild", "--quiet", *workdirs)
+    assert result.status == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr  # no progress, no table, no unsigned/mock warning
+    assert re.fullmatch(r"el9: 3 built, 0 cached, 0 failed, 0 skipped in [0-9.]+s", lines[0])
+    assert lines[1].startswith("el9: published 3 RPM(s) at ")
+    verbose = run_buildtool("repo", "-m", str(chain), "--backend", "rpmbuild", "-v", *workdirs)
+    assert "cached   chain-a" in verbose.stderr  # -v also lists what was cached
+
+
+@pytest.mark.integration
 def test_unwritable_build_dir_is_one_line(chain, tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the build directory should be")
