@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from buildtool import pipeline  # noqa: E402
+from buildtool import layout, pipeline  # noqa: E402
 from buildtool.backends.rpmbuild import build_environment  # noqa: E402
 
 
@@ -91,14 +91,15 @@ def bench_build_overhead(workdir: Path, count: int) -> None:
     build_dir = workdir / "tiny-build"
     ours = buildtool("build", "-m", str(manifest), "--backend", "rpmbuild", "-j", "2",
                      "--build-dir", str(build_dir), env=env)
-    specs = sorted((build_dir / "el9" / "SPECS").glob("*.spec"))
+    where = layout.target_build(build_dir, "el9")
+    specs = sorted(where.specs.glob("*.spec"))
     target = pipeline.plan_run(pipeline.Settings(manifest=manifest)).targets[0]
 
     def raw_build(spec: Path) -> None:
         # the very command line and environment buildtool's rpmbuild backend uses
         with tempfile.TemporaryDirectory() as top:
             subprocess.run(["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {top}",
-                            "--define", f"_sourcedir {build_dir / 'el9' / 'SOURCES' / spec.stem}",
+                            "--define", f"_sourcedir {where.sources(spec.stem)}",
                             *target.rpm_args(), str(spec)], env=build_environment(1700000000),
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -79,6 +79,10 @@ class BuildLayout:
     def gate(self) -> Path:
         return self.root / "gate"
 
+    @property
+    def mock(self) -> Path:
+        return self.root / "mock"
+
 
 def target_build(build_dir: Path, target: str) -> BuildLayout:
     return BuildLayout(build_dir / target)
@@ -98,8 +102,13 @@ def next_release_work(build_dir: Path, target: str) -> tuple[Path, Path]:
     return work / "build", work / "dist"
 
 
+def published_repos(dist_dir: Path) -> Path:
+    """What the .repo files' base URL points at by default: every target's repository."""
+    return dist_dir / "repos"
+
+
 def repo_dir(dist_dir: Path, target: str) -> Path:
-    return dist_dir / "repos" / target
+    return published_repos(dist_dir) / target
 
 
 def snapshots_dir(repo: Path) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 
 from .errors import UserError
+from .layout import published_repos
 from .schema import build
 from .targets import TargetProfile
 from .yamlpos import load_yaml
@@ -57,7 +58,7 @@ def load_repo_config(config_root: Path) -> RepoConfig:
 
 def base_url_for(config: RepoConfig, dist_dir: Path, override: str | None = None) -> str:
     """Where dist/repos/ is reachable: the --base-url, else the config's, else a local file URL."""
-    url = override or config.base_url or (dist_dir.resolve() / "repos").as_uri()
+    url = override or config.base_url or published_repos(dist_dir.resolve()).as_uri()
     return url.rstrip("/")
 
 

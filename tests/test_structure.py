@@ -4,6 +4,7 @@ imports it back."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from conftest import ROOT
@@ -71,3 +72,20 @@ def test_no_module_imports_itself_back():
 def test_the_manifest_model_does_not_know_the_graph():
     """graph plans from the manifest; the manifest checks its own dependencies for cycles."""
     assert "buildtool.graph" not in imports_of(PACKAGE / "manifest.py", local_too=True)
+
+
+# A path join onto one of the names layout.py gives out, anywhere but layout.py.
+LAYOUT_JOIN = re.compile(r'/ "(SPECS|SOURCES|SRPMS|localrepo|verify-next|verify|rpmlint|snapshots|'
+                         r'current|repos|generated|gate|state|logs|rpms|mock|build|dist)"')
+NOT_UNDER_BUILD_OR_DIST = {  # the same names elsewhere: repo-config/, a temporary rpmbuild tree
+    ("repofiles.py", 'return config_root / "repo-config" / "repos"'),
+    ("lint.py", 'return config_root / "repo-config" / "rpmlint"'),
+    ("build.py", '(Path(tmp) / "SOURCES").symlink_to(sources)'),
+}
+
+
+def test_paths_under_build_and_dist_come_from_layout():
+    found = {(path.name, line.strip()) for path in PACKAGE.rglob("*.py")
+             if path.name != "layout.py"
+             for line in path.read_text().splitlines() if LAYOUT_JOIN.search(line)}
+    assert found == NOT_UNDER_BUILD_OR_DIST

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from .. import runner
+from ..layout import BuildLayout
 from ..targets import TargetProfile
 from .base import Backend, BuildRequest, BuildResult, run_logged
 from .rpmbuild import build_environment
@@ -35,7 +36,7 @@ class MockBackend(Backend):
     def prepare_run(self, target: TargetProfile, build_root: Path, local_repo: Path) -> None:
         local_repo.mkdir(parents=True, exist_ok=True)
         self.package_built(local_repo)
-        self.config_path = build_root / "mock" / f"buildtool-{target.name}.cfg"
+        self.config_path = BuildLayout(build_root).mock / f"buildtool-{target.name}.cfg"
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(mock_config(target, local_repo))
 
