@@ -57,6 +57,12 @@ def print_report(reports: list[TargetReport], stream: TextIO, quiet: bool = Fals
                 print(f"{report.target}: FAIL {finding}", file=stream)
             print(f"{report.target}: {_verdict(report)}", file=stream)
         return
+    _print_table(reports, stream)
+    for report in reports:
+        _print_details(report, stream)
+
+
+def _print_table(reports: list[TargetReport], stream: TextIO) -> None:
     header = ("target", "packages", "lint E/W", "unresolved", "unverified", "install", "upgrade",
               "erase", "size")
     rows = [(r.target, str(len(r.packages)), f"{len(r.lint_errors)}/{len(r.lint_warnings)}",
@@ -66,19 +72,21 @@ def print_report(reports: list[TargetReport], stream: TextIO, quiet: bool = Fals
     for row in [header, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
               file=stream)
-    for report in reports:
-        print(f"\n{report.target}: {report.repository}: {size_text(report.size_bytes)}; "
-              f"verified in {report.seconds:.1f}s", file=stream)
-        for finding in report.findings():
-            print(f"  FAIL {finding}", file=stream)
-        for warning in report.lint_warnings:
-            print(f"  warn {warning}", file=stream)
-        for finding in report.unverified:
-            print(f"  unverified {finding.package}: {finding.message}", file=stream)
-        for phase in report.phases:
-            for note in phase.notes:
-                print(f"  note {phase.name}: {note}", file=stream)
-        print(f"{report.target}: {_verdict(report)}", file=stream)
+
+
+def _print_details(report: TargetReport, stream: TextIO) -> None:
+    print(f"\n{report.target}: {report.repository}: {size_text(report.size_bytes)}; "
+          f"verified in {report.seconds:.1f}s", file=stream)
+    for finding in report.findings():
+        print(f"  FAIL {finding}", file=stream)
+    for warning in report.lint_warnings:
+        print(f"  warn {warning}", file=stream)
+    for finding in report.unverified:
+        print(f"  unverified {finding.package}: {finding.message}", file=stream)
+    for phase in report.phases:
+        for note in phase.notes:
+            print(f"  note {phase.name}: {note}", file=stream)
+    print(f"{report.target}: {_verdict(report)}", file=stream)
 
 
 def _verdict(report: TargetReport) -> str:
