@@ -187,6 +187,7 @@ def _command(sub, name: str, help_text: str, *groups) -> argparse.ArgumentParser
         add(parser)
     add_config_options(parser)
     add_output_options(parser)
+    parser.set_defaults(command_parser=parser)  # to complain about options in its words
     return parser
 
 
@@ -300,15 +301,9 @@ def parse(top: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Name
     """The options; one the command does not take is an error in that command's words."""
     args, unknown = top.parse_known_args(argv)
     if unknown:
-        command = _subparsers(top).choices[args.command]
-        command.error(f"unrecognized arguments: {' '.join(unknown)} (hint: "
-                      f"'buildtool {args.command} --help' lists the options it takes)")
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)} (hint: "
+                                  f"'buildtool {args.command} --help' lists the options it takes)")
     return args
-
-
-def _subparsers(top: argparse.ArgumentParser) -> argparse._SubParsersAction:
-    return next(action for action in top._actions
-                if isinstance(action, argparse._SubParsersAction))
 
 
 def main(argv: list[str] | None = None) -> int:
