@@ -36,7 +36,7 @@ examples:
   buildtool render --target fedora --check
   buildtool build --only python3-fuelclient -j 2
   buildtool repo --target el9 --json > summary.json
-  buildtool repo --profile upstream --source nailgun=~/src/fuel-web
+  buildtool repo --profile upstream --source fuel-nailgun=~/src/fuel-web
   buildtool publish --sign-key 0xKEYID --passphrase-env FUEL_SIGN_PASS
   buildtool snapshots --target el9
   buildtool rollback --target el9 [--to SNAPSHOT]
@@ -128,7 +128,7 @@ def settings_from(args: argparse.Namespace) -> pipeline.Settings:
     for item in args.sources:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise UserError(f"--source {item}: expected NAME=PATH", "e.g. --source nailgun=../fuel-web")
+            raise UserError(f"--source {item}: expected NAME=PATH", "e.g. --source fuel-nailgun=../fuel-web")
         overrides[name] = path
     if args.jobs < 1:
         raise UserError(f"-j {args.jobs}: must be at least 1")

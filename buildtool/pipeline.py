@@ -17,12 +17,13 @@ from . import publish as publish_stage
 from . import releases as release_stage
 from . import render as render_stage
 from .backends import Backend
+from .declared import SourceTree
 from .errors import StageFailed, UserError
 from .graph import Graph, for_target, plan, unavailable_on
 from .manifest import Manifest, load_manifest
 from .sandbox import Sandbox
 from .signing import Signer, SigningConfig
-from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
+from .sources import FetchedSource, Lookaside, default_cache_dir, fetch, unpack_dir
 from .targets import TargetProfile, available_targets, load_target
 
 PROJECT_ROOT = locations.data_root()  # holds specs/ and repo-config/
@@ -147,12 +148,21 @@ def history_file(settings: Settings, target: TargetProfile) -> Path:
     return publish_stage.repo_dir(settings.dist_dir, target.name) / release_stage.HISTORY_FILE
 
 
+def _source_tree(package, rendered, fetched) -> SourceTree | None:
+    """The source archive whose build metadata the declared-files check reads."""
+    if fetched is None or package.source.generated:
+        return None
+    return SourceTree(rendered.sources_dir / fetched.filename, unpack_dir(package),
+                      package.source.subdir)
+
+
 def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: Graph,
           rendered, fetched, backend: Backend, on_event) -> dict[str, build_stage.PackageOutcome]:
     inputs = {name: build_stage.PackageInput(
         rendered[name], fetched[name],
         (fetched[name].source_date_epoch if fetched[name] and fetched[name].source_date_epoch
-         else manifest.packages[name].source_date_epoch))
+         else manifest.packages[name].source_date_epoch),
+        _source_tree(manifest.packages[name], rendered[name], fetched[name]))
         for name in graph.order()}
     layout = build_stage.BuildLayout(target_root(settings, target))
     return build_stage.build_all(graph, inputs, target, backend, layout, settings.jobs, on_event,
