@@ -2,7 +2,8 @@
 
 Read from the source archive without running any of its code: setup.cfg ([entry_points]
 console_scripts, [files] scripts and data_files, as pbr reads them), setup.py (the literal
-entry_points, scripts and data_files arguments of its setup() call, parsed with `ast`), a
+entry_points, scripts and data_files arguments of its setup() call, parsed with `ast`), the
+module of every entry point (any group: plugins too must be in the package), a
 *.gemspec (its executables) and upstream's systemd unit files (*.service at the top of the tree
 or under systemd/). A file declared there and missing from the package's RPMs is an error that
 names the package, the file and where it was declared.
@@ -26,6 +27,7 @@ from .errors import UserError
 
 BINDIR = "/usr/bin"
 UNITDIR = "/usr/lib/systemd/system"
+MODULE_PREFIX = "site-packages/"  # an entry point's module, wherever the target's sitelib is
 _GEM_EXECUTABLES_RE = re.compile(r"\.executables\s*=\s*(?:%w[(\[{](?P<words>[^)\]}]*)[)\]}]"
                                  r"|\[(?P<list>[^\]]*)\])")
 UNPACKAGED_HEADER = "Installed (but unpackaged) file(s) found:"
@@ -93,7 +95,15 @@ def packaged_files(rpms: list[Path]) -> set[str]:
 
 
 def unpackaged(declared: list[Declared], packaged: set[str]) -> list[Declared]:
-    return [item for item in declared if item.path not in packaged]
+    return [item for item in declared if not _is_packaged(item.path, packaged)]
+
+
+def _is_packaged(path: str, packaged: set[str]) -> bool:
+    if not path.startswith(MODULE_PREFIX):
+        return path in packaged
+    module = path[len(MODULE_PREFIX):]
+    suffixes = (f"/site-packages/{module}", f"/site-packages/{module[:-3]}/__init__.py")
+    return any(p.endswith(suffixes) for p in packaged)
 
 
 def unpackaged_in_log(log_text: str) -> set[str]:
@@ -112,7 +122,10 @@ def unpackaged_in_log(log_text: str) -> set[str]:
 def problem(package: str, item: Declared) -> str:
     """One line naming the package, the file and what to add to the manifest."""
     name = PurePosixPath(item.path).name
-    if item.path.startswith(f"{BINDIR}/"):
+    if item.path.startswith(MODULE_PREFIX):
+        hint = (f"keep the module in the package (keep_tests: true in packages.{package} "
+                "if it is under a tests/ directory)")
+    elif item.path.startswith(f"{BINDIR}/"):
         hint = f"add '{name}' to packages.{package}.commands (or an install: entry) in fuel.yaml"
     elif item.path.startswith(f"{UNITDIR}/"):
         hint = f"add a service named '{name.removesuffix('.service')}' to packages.{package}"
@@ -139,6 +152,9 @@ def _from_setup_cfg(text: str) -> list[Declared]:
         for line in _lines(parser["entry_points"]["console_scripts"]):
             found.append(Declared(f"{BINDIR}/{line.split('=')[0].strip()}",
                                   "setup.cfg [entry_points] console_scripts"))
+    if parser.has_section("entry_points"):
+        found += _entry_point_modules({group: _lines(value) for group, value
+                                       in parser["entry_points"].items()}, "setup.cfg")
     if parser.has_option("files", "scripts"):
         for script in _lines(parser["files"]["scripts"]):
             found.append(Declared(f"{BINDIR}/{PurePosixPath(script).name}",
@@ -179,12 +195,25 @@ def _from_setup_py(text: str, where: str, pbr_style: bool) -> list[Declared]:
 def _from_setup_argument(argument: str, value) -> list[Declared]:
     if argument == "entry_points":
         scripts = [*value.get("console_scripts", []), *value.get("gui_scripts", [])]
-        return [Declared(f"{BINDIR}/{line.split('=')[0].strip()}",
-                         "setup.py entry_points console_scripts") for line in scripts]
+        return [*(Declared(f"{BINDIR}/{line.split('=')[0].strip()}",
+                           "setup.py entry_points console_scripts") for line in scripts),
+                *_entry_point_modules(value, "setup.py")]
     if argument == "scripts":
         return [Declared(f"{BINDIR}/{PurePosixPath(s).name}", "setup.py scripts") for s in value]
     return [item for dest, sources in value
             for item in _data_files(dest, sources, "setup.py data_files")]
+
+
+def _entry_point_modules(groups: dict, where: str) -> list[Declared]:
+    """The module every entry point loads, as a path under site-packages."""
+    found = []
+    for group, lines in groups.items():
+        for line in [lines] if isinstance(lines, str) else lines:
+            if "=" in line:
+                module = line.split("=", 1)[1].split(":")[0].strip()
+                found.append(Declared(f"{MODULE_PREFIX}{module.replace('.', '/')}.py",
+                                      f"{where} entry point {group}: {line.split('=')[0].strip()}"))
+    return found
 
 
 def _data_files(dest: str, sources: list[str], origin: str) -> list[Declared]:

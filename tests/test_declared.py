@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from buildtool.declared import Declared, declared_installs, problem, unpackaged, unpackaged_in_log
+from buildtool.declared import (
+    MODULE_PREFIX,
+    Declared,
+    declared_installs,
+    problem,
+    unpackaged,
+    unpackaged_in_log,
+)
 from buildtool.errors import UserError
 from conftest import FIXTURES
 
@@ -34,7 +41,8 @@ def archive_of(tmp_path: Path, files: dict[str, str], top: str = "x-1") -> Path:
 
 
 def paths(declared: list[Declared]) -> set[str]:
-    return {item.path for item in declared}
+    """Installed files (commands, units, data files), without the entry points' modules."""
+    return {item.path for item in declared if not item.path.startswith(MODULE_PREFIX)}
 
 
 def test_nailgun_setup_py_scripts_entry_points_and_the_repositorys_units(tmp_path):
@@ -63,6 +71,22 @@ def test_nailgun_setup_py_scripts_entry_points_and_the_repositorys_units(tmp_pat
 def test_each_upstream_trees_declared_installs(repository, expected, tmp_path):
     archive = tarball(tmp_path, UPSTREAM / repository, "top")
     assert paths(declared_installs(archive, "top", None)) == expected
+
+
+def test_every_entry_points_module_must_be_in_the_package(tmp_path):
+    archive = tarball(tmp_path, UPSTREAM / "network-checker", "top")
+    declared = declared_installs(archive, "top", None)
+    simple = Declared("site-packages/network_checker/tests/simple.py",
+                      "setup.py entry point network_checker: simple")
+    assert simple in declared
+    sitelib = "/usr/lib/python3.9/site-packages"
+    packaged = {f"{sitelib}/{item.path.removeprefix(MODULE_PREFIX)}" for item in declared} | \
+        {"/usr/bin/net_probe.py", "/usr/bin/fuel-netcheck", "/usr/bin/dhcpcheck",
+         "/usr/bin/urlaccesscheck"}
+    assert unpackaged(declared, packaged) == []
+    without_tests = {p for p in packaged if "/tests/" not in p}
+    assert unpackaged(declared, without_tests) == [simple]
+    assert "keep_tests: true in packages.network-checker" in problem("network-checker", simple)
 
 
 def test_setup_cfg_scripts_and_data_files_as_pbr_reads_them(tmp_path):

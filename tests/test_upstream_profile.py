@@ -253,6 +253,10 @@ def test_every_command_and_unit_upstream_declares_is_packaged(built):
     assert {"/usr/bin/astuted", "/usr/bin/astute-simulator",
             "/usr/lib/systemd/system/astute.service"} <= files("astute")
     assert "/usr/bin/ostf-server" in files("fuel-ostf")
+    # keep_tests: OSTF's health checks and network-checker's `simple` plugin live in tests/
+    sitelib = "/usr/lib/python3.9/site-packages"
+    assert f"{sitelib}/fuel_health/tests/sanity/test_sanity_identity.py" in files("fuel-ostf")
+    assert f"{sitelib}/network_checker/tests/simple.py" in files("network-checker")
     assert "/usr/bin/fuelmenu" in files("fuelmenu")
 
 
