@@ -45,8 +45,9 @@ def test_requirements_nothing_provides_read_as_python_distributions():
                 Finding("closure", "fuel-nailgun", "-", requirement="rubygem(raemon)")]
     assert requirement_reason(findings, "el9") == (
         "needs web-py >= 0.37, sqlalchemy < 1.1, >= 0.9.9, rubygem(raemon): "
-        "no el9 package provides them")
-    assert requirement_reason(findings[:1], "el9").endswith("no el9 package provides it")
+        "nothing in el9's distribution data provides them")
+    assert requirement_reason(findings[:1], "el9").endswith(
+        "nothing in el9's distribution data provides it")
     assert requirement_reason([], "el9") == ""
 
 

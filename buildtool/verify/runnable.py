@@ -95,12 +95,13 @@ def code_reason(problems: list[CodeProblem], python_version: str) -> str:
 
 
 def requirement_reason(findings: list[Finding], target: str) -> str:
-    """'needs web-py >= 0.37, sqlalchemy < 1.1: no el9 package provides them' from closure."""
+    """'needs web-py >= 0.37, sqlalchemy < 1.1: nothing in el9's distribution data provides
+    them', from the closure findings (the data: repo-config/distro-data/<target>.tsv)."""
     needs = _unique(_readable(f.requirement) for f in findings if f.requirement)
     if not needs:
         return ""
     them = "it" if len(needs) == 1 else "them"
-    return f"needs {', '.join(needs)}: no {target} package provides {them}"
+    return f"needs {', '.join(needs)}: nothing in {target}'s distribution data provides {them}"
 
 
 def not_runnable(packages, unresolved: list[Finding], target: str,
