@@ -132,10 +132,13 @@ def python_files(rpm: Path) -> dict[str, bytes]:
 
 
 def _requires_setuptools(rpm: Path) -> bool:
+    """Whether the package requires a setuptools that may be new enough to serve distutils
+    (no upper bound: nailgun's `setuptools <= 18.5` predates the distutils shim)."""
     out = runner.run(["rpm", "-qp", "--requires", str(rpm)], capture_output=True, text=True,
                      check=True).stdout
-    return any(name == "python3-setuptools" or (python_dist(name) or ("", ""))[1] == "setuptools"
-               for line in out.splitlines() for name in capability_names(line))
+    return any(("<" not in line) and any(
+        name == "python3-setuptools" or (python_dist(name) or ("", ""))[1] == "setuptools"
+        for name in capability_names(line)) for line in out.splitlines())
 
 
 def _imports(tree: ast.AST):
