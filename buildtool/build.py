@@ -18,6 +18,7 @@ from . import __version__
 from .backends import Backend, BuildRequest
 from .backends.base import run_logged
 from .backends.rpmbuild import build_environment, config_files, outputs_are_files
+from .declared import SourceTree, missing_from_build
 from .graph import Graph
 from .layout import BuildLayout
 from .render import RenderedPackage, spec_digest
@@ -35,6 +36,7 @@ class PackageInput:
     rendered: RenderedPackage
     source: FetchedSource | None
     source_date_epoch: int
+    tree: SourceTree | None = None  # where its build metadata is (declared-files check)
 
 
 @dataclass
@@ -153,6 +155,10 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
         result = backend.build(BuildRequest(
             name, srpm, item.rendered.spec, item.rendered.sources_dir, target, staging, log,
             item.source_date_epoch, layout.local_repo))
+        missing = _undeclared_check(name, item, None if not result.ok else result.rpms, log)
+        if missing:
+            return PackageOutcome(name, FAILED, time.monotonic() - started, [], log,
+                                  "; ".join(missing))
         if not result.ok:
             return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "build failed")
         # Swap in the new RPMs only once they are complete; then record the key.
@@ -164,6 +170,18 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
         return PackageOutcome(name, BUILT, time.monotonic() - started, rpms, log, srpm=srpm)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _undeclared_check(name: str, item: PackageInput, rpms: list[Path] | None,
+                      log: Path) -> list[str]:
+    """What upstream's build metadata installs and the package does not ship, logged."""
+    if item.tree is None:
+        return []
+    missing = missing_from_build(name, item.tree, rpms, log.read_text(errors="replace"))
+    with log.open("a") as stream:
+        for line in missing:
+            stream.write(f"# declared-files check: {line}\n")
+    return missing
 
 
 def source_log_line(source: FetchedSource | None) -> str:

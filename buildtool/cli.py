@@ -48,7 +48,7 @@ examples:
   buildtool render --target fedora-45 --check
   buildtool build --only python3-fuelclient -j 2
   buildtool repo --target el9 --json > summary.json
-  buildtool repo --profile upstream --source nailgun=~/src/fuel-web
+  buildtool repo --profile upstream --source fuel-nailgun=~/src/fuel-web
   buildtool publish --sign-key 0xKEYID --passphrase-env FUEL_SIGN_PASS
   buildtool verify --target el9
   buildtool snapshots --target el9
@@ -265,7 +265,7 @@ def settings_from(args: argparse.Namespace):
     for item in given.get("sources", []):
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise UserError(f"--source {item}: expected NAME=PATH", "e.g. --source nailgun=../fuel-web")
+            raise UserError(f"--source {item}: expected NAME=PATH", "e.g. --source fuel-nailgun=../fuel-web")
         overrides[name] = path
     if given.get("jobs", 1) < 1:
         raise UserError(f"-j {args.jobs}: must be at least 1")

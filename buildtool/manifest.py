@@ -159,6 +159,7 @@ class Package:
     obsoletes: list[str] = field(default_factory=list)
     requires_all_packages: bool = False  # meta packages: require every package of the run
     commands: list[str] = field(default_factory=list)  # python: console scripts in %{_bindir}
+    keep_tests: bool = False  # python: ship */tests packages (program code, e.g. OSTF's checks)
     users: list[User] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
     config_files: list[ConfigFile] = field(default_factory=list)

@@ -28,6 +28,7 @@ from .targets import TargetProfile, available_targets, load_target
 if TYPE_CHECKING:
     from .backends import Backend
     from .build import PackageOutcome
+    from .declared import SourceTree
     from .gate import GateResult
     from .publish import ClientFiles, PublishResult
     from .releases import Release
@@ -311,6 +312,17 @@ def history_file(settings: Settings, target: TargetProfile) -> Path:
     return layout.release_history(settings.dist_dir, target.name)
 
 
+def _source_tree(package, rendered, fetched) -> SourceTree | None:
+    """The source archive whose build metadata the declared-files check reads."""
+    from .declared import SourceTree
+    from .sources import unpack_dir
+
+    if fetched is None or package.source.generated:
+        return None
+    return SourceTree(rendered.sources_dir / fetched.filename, unpack_dir(package),
+                      package.source.subdir)
+
+
 def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: Graph,
           rendered, fetched, backend: Backend, on_event) -> dict[str, PackageOutcome]:
     from .build import PackageInput, build_all
@@ -318,7 +330,8 @@ def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: 
     inputs = {name: PackageInput(
         rendered[name], fetched[name],
         (fetched[name].source_date_epoch if fetched[name] and fetched[name].source_date_epoch
-         else manifest.packages[name].source_date_epoch))
+         else manifest.packages[name].source_date_epoch),
+        _source_tree(manifest.packages[name], rendered[name], fetched[name]))
         for name in graph.order()}
     return build_all(graph, inputs, target, backend, target_layout(settings, target),
                      settings.jobs, on_event, keep_going=settings.keep_going)

@@ -7,6 +7,7 @@ Daemon units are checked with systemd-analyze verify, users and owners against t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -54,16 +55,32 @@ def checkouts(tmp_path_factory) -> dict[str, Path]:
     return make_checkouts(tmp_path_factory.mktemp("checkouts"))
 
 
+def source_args(checkouts: dict[str, Path]) -> list[str]:
+    return [arg for package, path in checkouts.items() for arg in ("--source", f"{package}={path}")]
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, checkouts) -> dict[str, Path]:
+def upstream_run(tmp_path_factory, checkouts) -> tuple[Path, dict]:
+    """`buildtool repo --profile upstream` for el9: (its build directory, its --json summary)."""
     require_tools("rpmbuild", "rpm", "createrepo_c", "rpm2cpio", "cpio")
     tmp = tmp_path_factory.mktemp("upstream")
-    sources = [arg for package, path in checkouts.items()
-               for arg in ("--source", f"{package}={path}")]
-    result = run_buildtool("repo", "--profile", "upstream", *sources, "-j", "2",
-                           "--build-dir", str(tmp / "build"), "--dist-dir", str(tmp / "dist"))
-    assert result.status == 0, result.stderr[-3000:]
-    return rpms(tmp / "dist" / "repos" / "el9" / "current" / "Packages")
+    result = run_buildtool("repo", "--profile", "upstream", *source_args(checkouts), "-j", "2",
+                           "--json", "--build-dir", str(tmp / "build"),
+                           "--dist-dir", str(tmp / "dist"))
+    summary = json.loads(result.stdout)
+    built = summary["targets"]["el9"]["packages"]
+    assert all(p["status"] == "built" for p in built.values()), result.stderr[-3000:]
+    # Every package builds; publishing holds back what el9 cannot install (exit status 1).
+    assert result.status == (1 if summary["targets"]["el9"]["held_back"] else 0)
+    return tmp / "build" / "el9", summary
+
+
+@pytest.fixture(scope="module")
+def built(upstream_run) -> dict[str, Path]:
+    """Every RPM the build made, published or held back."""
+    build_dir, _ = upstream_run
+    return {name: path for directory in (build_dir / "rpms").iterdir()
+            for name, path in rpms(directory).items()}
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +234,114 @@ def test_git_source_at_the_release_tag_builds(checkouts, tmp_path):
                            env=dict(os.environ, BUILDTOOL_CACHE=str(tmp_path / "cache")))
     assert result.status == 0, result.stderr[-2000:]
     assert list((tmp_path / "build" / "el9").rglob("fuel-ui-11.0.0-1.el9.noarch.rpm"))
+
+
+# ---------------------------------------------------------------- fidelity to upstream 11.0.0
+
+def test_every_command_and_unit_upstream_declares_is_packaged(built):
+    """What setup.py/setup.cfg/astute.gemspec and the upstream unit files install (the check of
+    buildtool/declared.py passed for each build), spot-checked in the RPMs."""
+    def files(name: str) -> set[str]:
+        return {row[0] for row in file_table(built[name])}
+
+    assert {"/usr/bin/manage.py", "/usr/bin/oswl_cleaner",
+            "/usr/lib/systemd/system/oswl_vm_collectord.service"} <= files("fuel-nailgun")
+    assert {"/usr/bin/shotgun", "/usr/bin/shotgun2", "/etc/shotgun/report.yaml",
+            "/etc/shotgun/short_report.yaml"} <= files("shotgun")
+    assert {"/usr/bin/net_probe.py", "/usr/bin/fuel-netcheck", "/usr/bin/dhcpcheck",
+            "/usr/bin/urlaccesscheck"} <= files("network-checker")
+    assert {"/usr/bin/astuted", "/usr/bin/astute-simulator",
+            "/usr/lib/systemd/system/astute.service"} <= files("astute")
+    assert "/usr/bin/ostf-server" in files("fuel-ostf")
+    # keep_tests: OSTF's health checks and network-checker's `simple` plugin live in tests/
+    sitelib = "/usr/lib/python3.9/site-packages"
+    assert f"{sitelib}/fuel_health/tests/sanity/test_sanity_identity.py" in files("fuel-ostf")
+    assert f"{sitelib}/network_checker/tests/simple.py" in files("network-checker")
+    assert "/usr/bin/fuelmenu" in files("fuelmenu")
+
+
+def test_nailgun_units_and_uwsgi_name_the_variable_nailgun_reads(payload):
+    units = list((payload / "usr/lib/systemd/system").glob("*.service"))
+    nailgun_units = [u for u in units if "NAILGUN" in u.read_text()]
+    assert len(nailgun_units) == 10
+    for unit in nailgun_units:
+        assert 'Environment="NAILGUN_CONFIG=/etc/nailgun/settings.yaml"' in unit.read_text()
+        assert "NAILGUN_SETTINGS" not in unit.read_text()
+    uwsgi = (payload / "etc/nailgun/uwsgi_nailgun.yaml").read_text()
+    assert "env: NAILGUN_CONFIG=/etc/nailgun/settings.yaml" in uwsgi
+
+
+def test_upstream_requirements_reach_the_rpms(built):
+    """requirements.txt and the gemspec become the packages' requirements, in the targets' names."""
+    nailgun = requires(built["fuel-nailgun"])
+    assert "python3.9dist(web-py) >= 0.37" in nailgun
+    assert "(python3.9dist(sqlalchemy) < 1.1 with python3.9dist(sqlalchemy) >= 0.9.9)" in nailgun
+    assert "python3.9dist(fabric) >= 1.7" in requires(built["shotgun"])
+    assert {"rubygem(activesupport)", "rubygem(mcollective-client)", "rubygem(raemon)"} <= \
+        set(requires(built["astute"]))
+
+
+def test_publish_holds_back_what_el9_cannot_install(upstream_run):
+    _, summary = upstream_run
+    held_back = summary["targets"]["el9"]["held_back"]
+    assert {"fuel-nailgun", "fuel-ostf", "fuelmenu", "shotgun", "astute", "fuel"} <= set(held_back)
+    assert "nothing provides 'rubygem(" in held_back["astute"]
+    assert "python3.9dist(" in held_back["fuel-nailgun"]
+
+
+def manifest_copy(tmp_path: Path, edit) -> Path:
+    manifest = (ROOT / "fuel.yaml").read_text()
+    edited = edit(manifest)
+    assert edited != manifest
+    (tmp_path / "fuel.yaml").write_text(edited)
+    for item in ("packages", "puppet", "patches"):
+        (tmp_path / item).symlink_to(ROOT / item)
+    return tmp_path / "fuel.yaml"
+
+
+@pytest.mark.parametrize(("package", "edit", "expected"), [
+    # a Python command: rpmbuild stops on the unpackaged file, the check names its origin
+    ("shotgun", lambda text: text.replace("commands: [shotgun, shotgun2]", "commands: [shotgun]"),
+     "shotgun: /usr/bin/shotgun2 (setup.cfg [entry_points] console_scripts) is not packaged"),
+    # a gem executable: the RPM builds without it, its file list is compared after the build
+    ("astute", lambda text: re.sub(r"      - dest: /usr/bin/astute-simulator\n(        .*\n)+?"
+                                   r"(?=    users:)", "", text),
+     "astute: /usr/bin/astute-simulator (astute.gemspec executables) is not packaged"),
+])
+def test_a_declared_file_left_out_of_the_manifest_fails_the_build(package, edit, expected,
+                                                                   checkouts, tmp_path):
+    require_tools("rpmbuild", "rpm")
+    manifest = manifest_copy(tmp_path, edit)
+    result = run_buildtool("build", "--manifest", str(manifest), "--profile", "upstream",
+                           "--only", package, "--source", f"{package}={checkouts[package]}",
+                           "--build-dir", str(tmp_path / "build"))
+    assert result.status == 1
+    assert expected in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert not list((tmp_path / "build" / "el9" / "rpms").glob(f"{package}/*.rpm"))
+
+
+def test_verify_says_why_each_upstream_package_cannot_run_on_el9(built, tmp_path):
+    require_tools("createrepo_c", "dnf")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for rpm in built.values():
+        shutil.copy(rpm, repo)
+    subprocess.run(["createrepo_c", "--quiet", str(repo)], check=True)
+    result = run_buildtool("verify", "--repo", str(repo), "--no-upgrade", "--json",
+                           "--build-dir", str(tmp_path / "build"))
+    assert result.status == 1
+    report = json.loads(result.stdout)["targets"]["el9"]
+    why = report["not_runnable"]
+    assert why["fuel-nailgun"].startswith(
+        "Python 2 code (imports cStringIO, Queue, StringIO, Cookie, urlparse); needs ")
+    assert "web-py >= 0.37" in why["fuel-nailgun"]
+    assert "sqlalchemy < 1.1, >= 0.9.9" in why["fuel-nailgun"]
+    assert why["fuel-nailgun"].endswith(": nothing in el9's distribution data provides them")
+    assert why["shotgun"].startswith("Python 2 code (Python 2 syntax in "
+                                     "/usr/lib/python3.9/site-packages/shotgun/utils.py:5)")
+    assert why["network-checker"].startswith("Python 2 code (Python 2 syntax in ")
+    assert "fuelmenu" in why and "fuel-ostf" in why
+    assert "rubygem(mcollective-client)" in why["astute"]
+    assert "python3-fuelclient" not in why and "python3-packetary" not in why
+    assert "not runnable fuel-nailgun: Python 2 code" in result.stderr

@@ -38,7 +38,19 @@ def render(summary: dict) -> str:
         f"{name} {count}" for name, count in unverified.items()) + ". Reasons for each absence: "
         "`unavailable:` in repo-config/targets/<target>.yaml; evidence for each package: "
         "repo-config/distro-data/<target>.tsv.")
+    lines.append("")
+    lines.append(not_runnable_line(summary))
     return "\n".join(lines)
+
+
+def not_runnable_line(summary: dict) -> str:
+    """What installs but cannot run, per target (buildtool/verify/runnable.py)."""
+    found = [f"{target}: {package}: {why}" for target, data in summary["targets"].items()
+             for package, why in data.get("not_runnable", {}).items()]
+    checked = "static check of the Python code and requirements (buildtool/verify/runnable.py)"
+    if not found:
+        return f"Not runnable: none found by the {checked}."
+    return f"Not runnable, by the {checked}: " + "; ".join(found) + "."
 
 
 def replaced(readme: str, table: str) -> str:

@@ -25,6 +25,7 @@ class TargetReport:
     phases: list[Phase] = field(default_factory=list)
     pulled: list[dict] = field(default_factory=list)  # distribution packages `dnf install` pulled
     unavailable: dict[str, str] = field(default_factory=dict)  # what the target lacks, and why
+    not_runnable: dict[str, str] = field(default_factory=dict)  # RPM name -> why (runnable.py)
     data_file: Path | None = None
     seconds: float = 0.0
     work: Path | None = None
@@ -83,6 +84,8 @@ def _print_details(report: TargetReport, stream: TextIO) -> None:
         print(f"  warn {warning}", file=stream)
     for finding in report.unverified:
         print(f"  unverified {finding.package}: {finding.message}", file=stream)
+    for name, why in report.not_runnable.items():
+        print(f"  not runnable {name}: {why}", file=stream)
     for phase in report.phases:
         for note in phase.notes:
             print(f"  note {phase.name}: {note}", file=stream)
@@ -110,6 +113,7 @@ def _target_json(report: TargetReport) -> dict:
                  "warnings": [f.as_json() for f in report.lint_warnings]},
         "unresolved": [f.as_json() for f in report.unresolved],
         "unverified": [f.as_json() for f in report.unverified],
+        "not_runnable": report.not_runnable,
         "distribution": {"data_file": str(report.data_file) if report.data_file else None,
                          "pulled": report.pulled, "unavailable": report.unavailable},
         "phases": {p.name: {"status": p.status, "findings": [f.as_json() for f in p.findings],

@@ -14,6 +14,7 @@ from .lint import lint
 from .report import TargetReport
 from .rootcache import fresh_root
 from .rpminfo import repository_packages
+from .runnable import not_runnable
 from .standin import standin_repositories
 
 
@@ -39,6 +40,8 @@ def verify_target(target: TargetProfile, repo: Path, next_repo: Path | None, wor
                           size_bytes=sum(p.path.stat().st_size for p in packages),
                           lint_errors=lint_result.errors, lint_warnings=lint_result.warnings,
                           unresolved=unresolved, unverified=unverified, phases=phases,
+                          not_runnable=not_runnable(packages, unresolved, target.name,
+                                                    target.python_version),
                           pulled=_pulled(phases, distro_packages),
                           unavailable=dict(target.unavailable), data_file=data_file,
                           seconds=time.monotonic() - started, work=work)

@@ -81,13 +81,15 @@ class fuel::nailgun (
     }),
   }
 
+  # nailgun reads the file NAILGUN_CONFIG names last, over its defaults and
+  # /etc/nailgun/settings.yaml (fuel-web 11.0.0 nailgun/settings.py).
   # Migrate once per installed package version (first deploy, and after an
   # upgrade or a restore); a failed migration leaves the stamp untouched, so
   # the next run retries.
   exec { 'nailgun_syncdb':
     command     => $syncdb_command,
     user        => 'nailgun',
-    environment => ["NAILGUN_SETTINGS=${settings_file}"],
+    environment => ["NAILGUN_CONFIG=${settings_file}"],
     unless      => "/usr/bin/grep -qxF '${version}' ${stamp}",
     logoutput   => 'on_failure',
     timeout     => 1800,
@@ -97,7 +99,7 @@ class fuel::nailgun (
   exec { 'nailgun_fixtures':
     command     => $fixtures_command,
     user        => 'nailgun',
-    environment => ["NAILGUN_SETTINGS=${settings_file}"],
+    environment => ["NAILGUN_CONFIG=${settings_file}"],
     refreshonly => true,
     logoutput   => 'on_failure',
     notify      => Exec['nailgun_syncdb stamp'],
