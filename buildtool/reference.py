@@ -583,18 +583,24 @@ def reference_hint(path: KeyPath, hint: str | None) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    check = "--check" in argv
-    paths = [a for a in argv if a != "--check"]
-    out = Path(paths[0]) if paths else Path("docs/manifest.md")
-    manifest_path = Path(paths[1]) if len(paths) > 1 else Path("fuel.yaml")
-    text = render(manifest_path)
-    if check:
-        if not out.is_file() or out.read_text() != text:
-            print(f"{out} is stale: run 'make docs'", file=sys.stderr)
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m buildtool.reference",
+                                     description="Write the manifest reference (make docs).")
+    parser.add_argument("out", nargs="?", type=Path, default=Path("docs/manifest.md"))
+    parser.add_argument("manifest", nargs="?", type=Path, default=Path("fuel.yaml"),
+                        help="the manifest the examples are checked against")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if OUT differs from what would be written")
+    args = parser.parse_args(argv)
+    text = render(args.manifest)
+    if args.check:
+        if not args.out.is_file() or args.out.read_text() != text:
+            print(f"{args.out} is stale: run 'make docs'", file=sys.stderr)
             return 1
         return 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
     return 0
 
 

@@ -3,6 +3,9 @@ it is current, complete, every example in it validates and the path rules it sta
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +107,12 @@ def test_manifest_errors_point_at_the_reference(tmp_path):
     assert str(refused.value).endswith(
         "(hint: use 0 to 86400 (seconds, at most a day); "
         "reference: buildtool validate --explain packages.*.services.restart_sec)")
+
+
+def test_reference_script_help_writes_no_file(tmp_path):
+    """`python -m buildtool.reference --help` once wrote the reference to a file named --help."""
+    result = subprocess.run([sys.executable, "-m", "buildtool.reference", "--help"], cwd=tmp_path,
+                            capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0 and "usage:" in result.stdout
+    assert list(tmp_path.iterdir()) == []
