@@ -83,6 +83,7 @@ def build_keys(graph: Graph, inputs: dict[str, PackageInput], target: TargetProf
         item = inputs[name]
         digest = hashlib.sha256()
         for part in (spec_digest(item.rendered), item.source.sha256 if item.source else "-",
+                     (item.source.node_modules_sha256 if item.source else None) or "-",
                      str(item.source_date_epoch), *run_wide,
                      *(f"{dep}={keys[dep]}" for dep in sorted(graph.deps[name]))):
             digest.update(part.encode() + b"\0")

@@ -20,6 +20,7 @@ from .backends import Backend
 from .errors import StageFailed, UserError
 from .graph import Graph, for_target, plan, unavailable_on
 from .manifest import Manifest, load_manifest
+from .nodemodules import vendor_node_modules
 from .sandbox import Sandbox
 from .signing import Signer, SigningConfig
 from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
@@ -94,11 +95,24 @@ def fetch_sources(manifest: Manifest, rendered: dict[str, render_stage.RenderedP
                 release_files(generated_dir, target, settings, signer)
             fetched[name] = (fetch(manifest.packages[name], manifest.root, cache,
                                    item.sources_dir, generated_dir, sandbox) if source else None)
+            if manifest.packages[name].nodejs is not None:
+                fetched[name] = with_node_modules(manifest, name, fetched[name], item, cache,
+                                                  sandbox)
         except StageFailed as error:
             if failures is None:
                 raise
             failures[name] = str(error)
     return fetched
+
+
+def with_node_modules(manifest: Manifest, name: str, fetched: FetchedSource,
+                      item: render_stage.RenderedPackage, cache: Lookaside,
+                      sandbox: Sandbox | None) -> FetchedSource:
+    """A nodejs build's Source1: node_modules installed from the lock file of its Source0."""
+    digest = vendor_node_modules(manifest.packages[name], manifest.root,
+                                 item.sources_dir / fetched.filename, cache, item.sources_dir,
+                                 sandbox)
+    return dataclasses.replace(fetched, node_modules_sha256=digest)
 
 
 def without_failed_fetches(graph: Graph, failures: dict[str, str]
