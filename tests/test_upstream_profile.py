@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from npmregistry import NpmRegistry
 from test_fuel_packages import file_table, query, requires, rpms, unpack
 
 from conftest import FIXTURES, ROOT, require_tools, run_buildtool
@@ -56,12 +57,14 @@ def checkouts(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, checkouts) -> dict[str, Path]:
-    require_tools("rpmbuild", "rpm", "createrepo_c", "rpm2cpio", "cpio")
+    require_tools("rpmbuild", "rpm", "createrepo_c", "rpm2cpio", "cpio", "npm", "node")
     tmp = tmp_path_factory.mktemp("upstream")
     sources = [arg for package, path in checkouts.items()
                for arg in ("--source", f"{package}={path}")]
-    result = run_buildtool("repo", "--profile", "upstream", *sources, "-j", "2",
-                           "--build-dir", str(tmp / "build"), "--dist-dir", str(tmp / "dist"))
+    with NpmRegistry(FIXTURES / "npm-registry") as registry:  # fuel-ui's node_modules
+        result = run_buildtool("repo", "--profile", "upstream", *sources, "-j", "2",
+                               "--build-dir", str(tmp / "build"), "--dist-dir", str(tmp / "dist"),
+                               env=dict(os.environ, npm_config_registry=registry.url))
     assert result.status == 0, result.stderr[-3000:]
     return rpms(tmp / "dist" / "repos" / "el9" / "current" / "Packages")
 
@@ -188,7 +191,8 @@ def test_nailgun_is_a_python_app_in_the_el9_sitelib(built):
 
 def test_fuel_ui_ships_the_static_files_nginx_serves(built):
     files = [row[0] for row in file_table(built["fuel-ui"])]
-    assert "/usr/share/nailgun/static/index.html" in files
+    assert {"/usr/share/nailgun/static/index.html",
+            "/usr/share/nailgun/static/build/bundle.js"} <= set(files)  # gulp's output
 
 
 def test_astute_wrapper_runs_astuted_from_its_library(built, payload):
@@ -212,8 +216,12 @@ def test_git_source_at_the_release_tag_builds(checkouts, tmp_path):
     (tmp_path / "fuel.yaml").write_text(manifest.replace(url, checkouts["fuel-ui"].as_uri()))
     for item in ("packages", "puppet", "patches"):
         (tmp_path / item).symlink_to(ROOT / item)
-    result = run_buildtool("build", "--manifest", str(tmp_path / "fuel.yaml"), "--profile",
-                           "upstream", "--only", "fuel-ui", "--build-dir", str(tmp_path / "build"),
-                           env=dict(os.environ, BUILDTOOL_CACHE=str(tmp_path / "cache")))
+    require_tools("npm", "node")
+    with NpmRegistry(FIXTURES / "npm-registry") as registry:
+        result = run_buildtool("build", "--manifest", str(tmp_path / "fuel.yaml"), "--profile",
+                               "upstream", "--only", "fuel-ui", "--build-dir",
+                               str(tmp_path / "build"),
+                               env=dict(os.environ, BUILDTOOL_CACHE=str(tmp_path / "cache"),
+                                        npm_config_registry=registry.url))
     assert result.status == 0, result.stderr[-2000:]
     assert list((tmp_path / "build" / "el9").rglob("fuel-ui-11.0.0-1.el9.noarch.rpm"))
