@@ -21,7 +21,7 @@ from test_upstream_profile import make_checkouts
 from conftest import FIXTURES, ROOT, require_tools, run_buildtool
 
 FUEL_UI_GIT = "https://opendev.org/openstack/fuel-ui.git"
-PATCH_LINE = "    patches: [patches/fuel-ui-graceful-fs-4.patch]\n"
+PATCH_LINE = "      - patches/fuel-ui-graceful-fs-4.patch\n"
 
 SMALL = """\
 schema: 1
@@ -147,8 +147,17 @@ def test_the_built_bundle_is_where_nginx_serves_the_ui(fuel_ui, tmp_path):
     result = subprocess.run(["node", "-e", check, str(bundle)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout == '{"title":"Fuel UI","page":"<h1>Fuel UI</h1>"}'
+
+
+@pytest.mark.integration
+def test_index_html_is_stamped_with_the_build_time_not_the_clock(fuel_ui, tmp_path):
+    """The cache-busting stamp is SOURCE_DATE_EPOCH (the reproducible-cache-bust patch), which
+    rpm also records as the build time: the same source gives the same index.html."""
+    root = unpack(fuel_ui["rpm"], tmp_path / "root")
     index = (root / "usr/share/nailgun/static/index.html").read_text()
-    assert "__CACHE_BUST__" not in index and "static/build/bundle.js?" in index
+    build_time = subprocess.run(["rpm", "-qp", "--qf", "%{BUILDTIME}", str(fuel_ui["rpm"])],
+                                capture_output=True, text=True, check=True).stdout
+    assert f"static/build/bundle.js?{build_time}\"" in index
 
 
 @pytest.mark.integration
