@@ -193,7 +193,9 @@ def source_log_line(source: FetchedSource | None) -> str:
     if source is None:
         return ""
     commit = f" (git commit {source.commit})" if source.commit else ""
-    return f"# source: {source.filename} sha256 {source.sha256}{commit}\n"
+    modules = (f"# node_modules: sha256 {source.node_modules_sha256} (npm ci of the lock file)\n"
+               if source.node_modules_sha256 else "")
+    return f"# source: {source.filename} sha256 {source.sha256}{commit}\n{modules}"
 
 
 def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,

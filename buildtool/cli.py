@@ -330,10 +330,12 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
 
 
 def source_json(source) -> dict | None:
-    """What a package was built from; a git source's ref as the commit id it resolved to."""
+    """What a package was built from; a git source's ref as the commit id it resolved to, and
+    a nodejs build's vendored node_modules."""
     if source is None:
         return None
-    return {"file": source.filename, "sha256": source.sha256, "commit": source.commit}
+    return {"file": source.filename, "sha256": source.sha256, "commit": source.commit,
+            "node_modules_sha256": source.node_modules_sha256}
 
 
 def _graph_for(graph, target, reporter):

@@ -10,6 +10,7 @@ are real.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -166,6 +167,7 @@ def test_gulp_ran_in_build_from_the_vendored_modules(fuel_ui):
     assert "--unshare-net" in log  # the build itself has no network
     assert "+ ./node_modules/.bin/gulp build --static-dir=compressed_static" in log
     assert "Finished 'build'" in log
+    assert re.search(r"^# node_modules: sha256 [0-9a-f]{64} \(npm ci of the lock file\)$", log, re.M)
     sources = subprocess.run(["rpm", "-qpl", str(fuel_ui["srpm"])], capture_output=True,
                              text=True, check=True).stdout.split()
     assert {"fuel-ui-11.0.0.tar.gz", "fuel-ui-11.0.0-node-modules.tar.gz",
