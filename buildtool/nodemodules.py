@@ -5,9 +5,9 @@ applications that bundle their dependencies, node_modules becomes a second sourc
 stage unpacks Source0, applies the manifest's patches, runs `npm ci --ignore-scripts` in the
 sandbox with network (the user's npm configuration applies: registry, mirror, proxy) and stores
 node_modules as a deterministic tarball in the lookaside cache. It is recorded under the digest
-of what decides its content (package.json, the lock file, npm's version), so other targets and
-later runs copy it from the cache without npm. Install scripts never run: they would be package
-code with network, and a noarch tree of JavaScript does not need them.
+of what decides its content (package.json, the lock file, the registry, npm's version), so other
+targets and later runs copy it from the cache without running `npm ci`. Install scripts never
+run: they would be package code with network, and a noarch tree of JavaScript does not need them.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def vendor_node_modules(package: Package, manifest_root: Path, source_tarball: P
     workdir = Path(tempfile.mkdtemp(prefix="buildtool-npm-"))
     try:
         tree = _patched_tree(package, manifest_root, source_tarball, workdir, sandbox)
-        record = cache.root.parent / "node-modules" / _inputs_digest(npm, tree, package)
+        inputs = _inputs_digest(npm, tree, package, workdir, sandbox)
+        record = cache.root.parent / "node-modules" / inputs
         digest = record.read_text().strip() if record.is_file() else None
         cached = cache.find(digest, filename) if digest else None
         if cached is None:
@@ -93,9 +94,14 @@ def _patched_tree(package: Package, manifest_root: Path, source_tarball: Path, w
     return tree
 
 
-def _inputs_digest(npm: str, tree: Path, package: Package) -> str:
-    version = runner.run([npm, "--version"], capture_output=True, text=True).stdout.strip()
-    digest = hashlib.sha256(f"npm {version}\0{package.source_date_epoch}\0".encode())
+def _inputs_digest(npm: str, tree: Path, package: Package, workdir: Path,
+                   sandbox: Sandbox | None) -> str:
+    """What decides node_modules: npm's version, the registry it reads, the tarball's mtime,
+    package.json and the lock file."""
+    version = _run(sandbox, [npm, "--version"], tree, workdir, network=False).stdout.strip()
+    registry = _run(sandbox, [npm, "config", "get", "registry"], tree, workdir,
+                    network=False).stdout.strip()
+    digest = hashlib.sha256(f"npm {version}\0{registry}\0{package.source_date_epoch}\0".encode())
     for name in ("package.json", *LOCK_FILES):
         path = tree / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-") + b"\0")
