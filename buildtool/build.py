@@ -63,6 +63,7 @@ def build_keys(graph: Graph, inputs: dict[str, PackageInput], target: TargetProf
         item = inputs[name]
         digest = hashlib.sha256()
         for part in (spec_digest(item.rendered), item.source.sha256 if item.source else "-",
+                     (item.source.node_modules_sha256 if item.source else None) or "-",
                      str(item.source_date_epoch), *run_wide,
                      *(f"{dep}={keys[dep]}" for dep in sorted(graph.deps[name]))):
             digest.update(part.encode() + b"\0")
@@ -188,7 +189,9 @@ def source_log_line(source: FetchedSource | None) -> str:
     if source is None:
         return ""
     commit = f" (git commit {source.commit})" if source.commit else ""
-    return f"# source: {source.filename} sha256 {source.sha256}{commit}\n"
+    modules = (f"# node_modules: sha256 {source.node_modules_sha256} (npm ci of the lock file)\n"
+               if source.node_modules_sha256 else "")
+    return f"# source: {source.filename} sha256 {source.sha256}{commit}\n{modules}"
 
 
 def build_srpm(item: PackageInput, target: TargetProfile, layout: BuildLayout,

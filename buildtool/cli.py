@@ -493,10 +493,12 @@ def _target_json(backend, item) -> dict:
 
 
 def source_json(source) -> dict | None:
-    """What a package was built from; a git source's ref as the commit id it resolved to."""
+    """What a package was built from; a git source's ref as the commit id it resolved to, and
+    a nodejs build's vendored node_modules."""
     if source is None:
         return None
-    return {"file": source.filename, "sha256": source.sha256, "commit": source.commit}
+    return {"file": source.filename, "sha256": source.sha256, "commit": source.commit,
+            "node_modules_sha256": source.node_modules_sha256}
 
 
 def cmd_publish(args, settings, reporter) -> int:

@@ -130,6 +130,15 @@ class Database:
 
 
 @dataclass(frozen=True)
+class NodeBuild:
+    """A JavaScript build: node_modules vendored from the source's lock file at fetch time
+    (`npm ci`, network, sandboxed), then `command` run offline in %build."""
+
+    command: list[str]  # a program of node_modules/.bin and its arguments
+    modules_sha256: str | None = None  # pin of the vendored node_modules tarball
+
+
+@dataclass(frozen=True)
 class Subpackage:
     name: str
     summary: str
@@ -169,6 +178,7 @@ class Package:
     logrotate: list[Logrotate] = field(default_factory=list)
     subpackages: list[Subpackage] = field(default_factory=list)
     databases: list[Database] = field(default_factory=list)
+    nodejs: NodeBuild | None = None  # files: built with npm before install: copies its output
     source_date_epoch: Epoch | None = None
 
 
@@ -317,6 +327,8 @@ def _check_package(package: Package, path: KeyPath, positions: Positions, root: 
         _check_relative_file(patch, path + ("patches", i), positions, root)
     _check_dependency_syntax(package, path, positions)
     _check_kind(package, path, positions)
+    if package.nodejs is not None:
+        _check_node_build(package, path + ("nodejs",), positions)
     _check_files(package, path, positions, root)
     _check_users(package, path, positions)
     for i, service in enumerate(package.services):
@@ -382,6 +394,27 @@ def _check_subpackages(package: Package, path: KeyPath, positions: Positions) ->
         for j, file_path in enumerate(sub_package.files):
             _policy(positions, path + ("subpackages", i, "files", j), policy.check_path,
                     file_path, None)
+
+
+def _check_node_build(package: Package, path: KeyPath, positions: Positions) -> None:
+    """The command runs in %build (sandboxed, offline); its words are shell-quoted there."""
+    node = package.nodejs
+    if package.kind != "files":
+        raise SchemaError(positions, path, "a nodejs build is only for kind: files packages",
+                          "install its output with install: entries")
+    if package.source is None or package.source.generated is not None:
+        raise SchemaError(positions, path, "a nodejs build needs an upstream source",
+                          "add source: {git: URL, ref: TAG} (or path: or url:)")
+    if not node.command:
+        raise SchemaError(positions, path + ("command",), "the command is empty",
+                          "name a program of node_modules/.bin, e.g. [gulp, build]")
+    if not NAME_RE.match(node.command[0]):
+        raise SchemaError(positions, path + ("command", 0),
+                          f"'{node.command[0]}' is not a program name of node_modules/.bin",
+                          "a name such as gulp or webpack; no path, no shell syntax")
+    if node.modules_sha256 is not None and not SHA256_RE.match(node.modules_sha256):
+        raise SchemaError(positions, path + ("modules_sha256",),
+                          "not a sha256 (64 lower-case hex digits)")
 
 
 def _policy(positions: Positions, path: KeyPath, check, *args):

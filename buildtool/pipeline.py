@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .render import RenderedPackage
     from .report import Reporter
     from .sandbox import Sandbox
-    from .sources import FetchedSource
+    from .sources import FetchedSource, Lookaside
 
 PROJECT_ROOT = locations.data_root()  # holds specs/ and repo-config/
 WORK_ROOT = locations.work_root()  # the checkout, or the current directory of an installed tool
@@ -255,11 +255,26 @@ def fetch_sources(manifest: Manifest, rendered: dict[str, RenderedPackage],
                 release_files(generated_dir, target, settings, signer)
             fetched[name] = (fetch(manifest.packages[name], manifest.root, cache,
                                    item.sources_dir, generated_dir, sandbox) if source else None)
+            if manifest.packages[name].nodejs is not None:
+                fetched[name] = with_node_modules(manifest, name, fetched[name], item, cache,
+                                                  sandbox)
         except StageFailed as error:
             if failures is None:
                 raise
             failures[name] = str(error)
     return fetched
+
+
+def with_node_modules(manifest: Manifest, name: str, fetched: FetchedSource,
+                      item: RenderedPackage, cache: Lookaside,
+                      sandbox: Sandbox | None) -> FetchedSource:
+    """A nodejs build's Source1: node_modules installed from the lock file of its Source0."""
+    from .nodemodules import vendor_node_modules
+
+    digest = vendor_node_modules(manifest.packages[name], manifest.root,
+                                 item.sources_dir / fetched.filename, cache, item.sources_dir,
+                                 sandbox)
+    return dataclasses.replace(fetched, node_modules_sha256=digest)
 
 
 def without_failed_fetches(graph: Graph, failures: dict[str, str]

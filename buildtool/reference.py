@@ -105,6 +105,15 @@ DESCRIPTIONS = {
     "packages.*.databases": "PostgreSQL databases the package's services use: part of the "
                             "backup set.",
     "packages.*.source_date_epoch": "SOURCE_DATE_EPOCH of this package's build.",
+    "packages.*.nodejs": "A JavaScript build (files packages): the fetch stage installs "
+                         "node_modules from the source's lock file (`npm ci --ignore-scripts`, "
+                         "patches applied first, sandboxed with network, cached by sha256) as "
+                         "Source1; %build runs `command` offline; install: entries copy its "
+                         "output.",
+    "packages.*.nodejs.command": "A program of node_modules/.bin and its arguments, run in the "
+                                 "top directory of the source in %build (no network there).",
+    "packages.*.nodejs.modules_sha256": "Pin of the node_modules tarball: a registry serving "
+                                        "other content for the same lock file fails the fetch.",
     "packages.*.source.ref": "git: the tag, branch or commit to build.",
     "packages.*.source.version": "pypi: the version of the sdist (default: the package's).",
     "packages.*.source.sha256": "Checksum of the downloaded file (pypi, url).",
@@ -272,6 +281,12 @@ RULES: dict[str, tuple[str, ...]] = {
     "packages.*.subpackages.files": ("each " + CLEAN_PATH,),
     "packages.*.databases.name": (_pattern(m.PG_NAME_RE), "declared by one package only"),
     "packages.*.databases.owner": (_pattern(m.PG_NAME_RE),),
+    "packages.*.nodejs": ("files packages only", "needs a source other than generated",
+                          "the source has package.json and npm-shrinkwrap.json or "
+                          "package-lock.json at its top"),
+    "packages.*.nodejs.command": ("not empty", "the program: " + _pattern(m.NAME_RE),
+                                  "arguments: one line each; shell-quoted, `%` escaped"),
+    "packages.*.nodejs.modules_sha256": (_pattern(m.SHA256_RE),),
 }
 for _key, _kind in PATH_KINDS.items():
     RULES[_key] = RULES.get(_key, ()) + (f"strictly below {_roots(_kind)}",)
@@ -332,6 +347,8 @@ EXTRA_EXAMPLES: dict[str, tuple[KeyPath, dict[str, Any]]] = {
     "packages.*.config_files.noreplace": (_NAILGUN + ("config_files", 0), {"noreplace": True}),
     "packages.*.config_files.targets": (_NAILGUN + ("config_files", 0),
                                         {"targets": ["el9", "fedora-45"]}),
+    "packages.*.nodejs.modules_sha256": (("packages", "fuel-ui", "nodejs"),
+                                         {"modules_sha256": "0" * 64}),
 }
 
 

@@ -24,6 +24,7 @@ from .errors import UserError
 from .graph import Graph, unavailable_on
 from .layout import BuildLayout
 from .manifest import DEP_RE, Manifest, Package, internal_dependencies
+from .nodemodules import modules_filename
 from .sources import source_filename, unpack_dir
 from .targets import TargetProfile
 from .tooloutput import last_line
@@ -204,6 +205,8 @@ def build_requires(package: Package, target: TargetProfile) -> list[str]:
         needs += ["python3-devel"]
         if target.scriptlets == "suse":  # no %pyproject_buildrequires generator on openSUSE
             needs += ["python3-pip", "python3-setuptools"]
+    if package.nodejs is not None:
+        needs.append("nodejs")  # %build runs the JavaScript build with node
     if package.services or package.users or units.needs_tmpfiles(package):
         needs.append("systemd-rpm-macros")  # %_unitdir, %systemd_*, %sysusers_*, %tmpfiles_*
     return list(dict.fromkeys(needs))
@@ -255,9 +258,11 @@ def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Pa
         files[posixpath.basename(patch)] = (manifest.root / patch).read_bytes()
     for name, content in files.items():
         _write_if_changed(sources_dir / name, content)
-    upstream = source_filename(package) if package.source else None
+    upstream = {source_filename(package)} if package.source else set()
+    if package.nodejs is not None:
+        upstream.add(modules_filename(package))
     for stale in sources_dir.iterdir():
-        if stale.name not in files and stale.name != upstream:
+        if stale.name not in files and stale.name not in upstream:
             stale.unlink()
     return list(files)
 
@@ -277,8 +282,14 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
         context.sources.append(_source0(package, target))
         context.source_note = _source_note(package, in_manifest_repository(manifest, package))
         context.docs = _readme_files(manifest, package)
+    if package.nodejs is not None:
+        context.sources.append(SourceFile(1, modules_filename(package)))
+        note = ("Source1 is node_modules, `npm ci --ignore-scripts` from the lock file of "
+                "Source0 with the patches applied (made by buildtool)")
+        context.source_note = f"{context.source_note}; {note}" if context.source_note else note
     patches = {posixpath.basename(p) for p in package.patches}  # already PatchN: lines
-    numbered = {name: SourceFile(i + 1, name)
+    first = 2 if package.nodejs is not None else 1  # after Source0 and node_modules
+    numbered = {name: SourceFile(i + first, name)
                 for i, name in enumerate(n for n in generated if n not in patches)}
     context.sources += list(numbered.values())
 

@@ -44,6 +44,7 @@ class FetchedSource:
     sha256: str
     source_date_epoch: int | None  # the commit time for git sources
     commit: str | None = None  # the commit id a git source's ref resolved to
+    node_modules_sha256: str | None = None  # Source1 of a nodejs build (nodemodules.py)
 
 
 def source_filename(package: Package) -> str:

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from npmregistry import NpmRegistry
 from test_fuel_packages import file_table, query, requires, rpms, unpack
 
 from conftest import FIXTURES, ROOT, require_tools, run_buildtool
@@ -62,11 +63,13 @@ def source_args(checkouts: dict[str, Path]) -> list[str]:
 @pytest.fixture(scope="module")
 def upstream_run(tmp_path_factory, checkouts) -> tuple[Path, dict]:
     """`buildtool repo --profile upstream` for el9: (its build directory, its --json summary)."""
-    require_tools("rpmbuild", "rpm", "createrepo_c", "rpm2cpio", "cpio")
+    require_tools("rpmbuild", "rpm", "createrepo_c", "rpm2cpio", "cpio", "npm", "node")
     tmp = tmp_path_factory.mktemp("upstream")
-    result = run_buildtool("repo", "--profile", "upstream", *source_args(checkouts), "-j", "2",
-                           "--json", "--build-dir", str(tmp / "build"),
-                           "--dist-dir", str(tmp / "dist"))
+    with NpmRegistry(FIXTURES / "npm-registry") as registry:  # fuel-ui's node_modules
+        result = run_buildtool("repo", "--profile", "upstream", *source_args(checkouts), "-j", "2",
+                               "--json", "--build-dir", str(tmp / "build"),
+                               "--dist-dir", str(tmp / "dist"),
+                               env=dict(os.environ, npm_config_registry=registry.url))
     summary = json.loads(result.stdout)
     built = summary["targets"]["el9"]["packages"]
     assert all(p["status"] == "built" for p in built.values()), result.stderr[-3000:]
@@ -205,7 +208,8 @@ def test_nailgun_is_a_python_app_in_the_el9_sitelib(built):
 
 def test_fuel_ui_ships_the_static_files_nginx_serves(built):
     files = [row[0] for row in file_table(built["fuel-ui"])]
-    assert "/usr/share/nailgun/static/index.html" in files
+    assert {"/usr/share/nailgun/static/index.html",
+            "/usr/share/nailgun/static/build/bundle.js"} <= set(files)  # gulp's output
 
 
 def test_astute_wrapper_runs_astuted_from_its_library(built, payload):
@@ -229,9 +233,13 @@ def test_git_source_at_the_release_tag_builds(checkouts, tmp_path):
     (tmp_path / "fuel.yaml").write_text(manifest.replace(url, checkouts["fuel-ui"].as_uri()))
     for item in ("packages", "puppet", "patches"):
         (tmp_path / item).symlink_to(ROOT / item)
-    result = run_buildtool("build", "--manifest", str(tmp_path / "fuel.yaml"), "--profile",
-                           "upstream", "--only", "fuel-ui", "--build-dir", str(tmp_path / "build"),
-                           env=dict(os.environ, BUILDTOOL_CACHE=str(tmp_path / "cache")))
+    require_tools("npm", "node")
+    with NpmRegistry(FIXTURES / "npm-registry") as registry:
+        result = run_buildtool("build", "--manifest", str(tmp_path / "fuel.yaml"), "--profile",
+                               "upstream", "--only", "fuel-ui", "--build-dir",
+                               str(tmp_path / "build"),
+                               env=dict(os.environ, BUILDTOOL_CACHE=str(tmp_path / "cache"),
+                                        npm_config_registry=registry.url))
     assert result.status == 0, result.stderr[-2000:]
     assert list((tmp_path / "build" / "el9").rglob("fuel-ui-11.0.0-1.el9.noarch.rpm"))
 

@@ -247,6 +247,7 @@ describe 'fuel' do
             expect(services).not_to include('location /keystone/')
           end
           expect(services).to include('root /usr/share/nailgun/static;')
+          expect(services).to match(%r{location /static/ \{\n\s+alias /usr/share/nailgun/static/;})
           expect(services).to include('ssl_certificate /etc/pki/fuel/nginx.crt;')
         end
         it { is_expected.to contain_file('/etc/nginx/conf.d/fuel-repo.conf').with_content(%r{listen 8080;\n.*\n\s+root /var/www/nailgun;}) }
