@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 # Messages quote user input; a newline or terminal escape in it must not break the one line.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -44,5 +45,5 @@ class StageFailed(UserError):
     exit_status = EXIT_FAILED
 
 
-def die(message: str, hint: str | None = None, *, location: str | None = None) -> "NoReturn":  # noqa: F821
+def die(message: str, hint: str | None = None, *, location: str | None = None) -> NoReturn:
     raise UserError(message, hint, location=location)
