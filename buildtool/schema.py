@@ -60,7 +60,7 @@ def build(cls: type, data: Any, path: KeyPath, positions: Positions) -> Any:
 
 
 @functools.cache
-def _schema_of(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+def _schema_of(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
     hints = get_type_hints(cls, include_extras=True)
     return hints, {f.name: f for f in dataclasses.fields(cls) if f.init}
 
@@ -112,7 +112,7 @@ def convert(annotation: Any, value: Any, path: KeyPath, positions: Positions) ->
             raise TypeError(f"schema keys must be str, not {key_type!r}")  # a bug in the schema
         # keys are always the text written (yamlpos); the path's YAML flags belong to the value
         return {str(k): convert(value_type, v, path + (k,), positions) for k, v in value.items()}
-    if dataclasses.is_dataclass(annotation):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return build(annotation, value, path, positions)
     if annotation is str:
         if path in positions.not_text:  # 1.10, 0644, yes, 1e3: YAML does not read the text written
