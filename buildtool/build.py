@@ -113,12 +113,14 @@ def build_all(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfi
     keys = build_keys(graph, inputs, target, backend)
     outcomes: dict[str, PackageOutcome] = {}
     pending = dict(graph.deps)
-    running: dict[Future, str] = {}
+    running: dict[Future[PackageOutcome], str] = {}
     jobs = max(1, jobs)
     layout.root.joinpath("rpms").mkdir(parents=True, exist_ok=True)
     backend.prepare_run(target, layout.root, layout.local_repo)
     if hasattr(backend, "build_graph"):  # a build farm orders and runs the whole graph itself
-        return backend.build_graph(graph, inputs, keys, target, layout, on_event)
+        farm_outcomes: dict[str, PackageOutcome] = backend.build_graph(graph, inputs, keys, target,
+                                                                       layout, on_event)
+        return farm_outcomes
 
     def finish(outcome: PackageOutcome) -> None:
         outcomes[outcome.name] = outcome

@@ -84,7 +84,9 @@ def internal_dependencies(manifest: Manifest) -> dict[str, frozenset[str]]:
     for name, package in manifest.packages.items():
         needed = set()
         for dep in [*package.build_requires, *package.requires]:
-            owner = manifest.owner_of(DEP_RE.match(dep).group(1))
+            match = DEP_RE.match(dep)
+            assert match is not None, "load_manifest validated it"
+            owner = manifest.owner_of(match.group(1))
             if owner and owner != name:
                 needed.add(owner)
         deps[name] = frozenset(needed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from . import render as render_stage
 from .backends import Backend
 from .errors import StageFailed, UserError
 from .graph import Graph, for_target, plan, unavailable_on
-from .manifest import Manifest, load_manifest
+from .manifest import Manifest, Package, load_manifest
 from .sandbox import Sandbox
 from .signing import Signer, SigningConfig
 from .sources import FetchedSource, Lookaside, default_cache_dir, fetch
@@ -148,15 +149,24 @@ def history_file(settings: Settings, target: TargetProfile) -> Path:
 
 
 def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: Graph,
-          rendered, fetched, backend: Backend, on_event) -> dict[str, build_stage.PackageOutcome]:
+          rendered: dict[str, render_stage.RenderedPackage],
+          fetched: dict[str, FetchedSource | None], backend: Backend,
+          on_event: Callable[[str, build_stage.PackageOutcome | str], None]
+          ) -> dict[str, build_stage.PackageOutcome]:
     inputs = {name: build_stage.PackageInput(
-        rendered[name], fetched[name],
-        (fetched[name].source_date_epoch if fetched[name] and fetched[name].source_date_epoch
-         else manifest.packages[name].source_date_epoch))
+        rendered[name], fetched[name], _source_date_epoch(manifest.packages[name], fetched[name]))
         for name in graph.order()}
     layout = build_stage.BuildLayout(target_root(settings, target))
     return build_stage.build_all(graph, inputs, target, backend, layout, settings.jobs, on_event,
                                  keep_going=settings.keep_going)
+
+
+def _source_date_epoch(package: Package, fetched: FetchedSource | None) -> int:
+    """A git source's commit time, else the manifest's (load_manifest fills in the default)."""
+    if fetched is not None and fetched.source_date_epoch:
+        return fetched.source_date_epoch
+    assert package.source_date_epoch is not None, "load_manifest fills in the default"
+    return package.source_date_epoch
 
 
 def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,

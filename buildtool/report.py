@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .build import BUILT, CACHED, FAILED, SKIPPED, PackageOutcome, log_tail
 
@@ -37,13 +37,13 @@ class Reporter:
         self.total, self.done, self.running = total, 0, []
         self.info(f"building {total} package(s) for {target}")
 
-    def event(self, kind: str, payload) -> None:
-        if kind == "start":
+    def event(self, kind: str, payload: PackageOutcome | str) -> None:
+        if isinstance(payload, str):  # kind "start": the package's name
             self.running.append(payload)
             if not self.live and self.verbose:
                 self.info(f"  start    {payload}")
-        else:
-            outcome: PackageOutcome = payload
+        else:  # kind "done"
+            outcome = payload
             self.done += 1
             if outcome.name in self.running:
                 self.running.remove(outcome.name)
@@ -90,7 +90,7 @@ class Reporter:
                     print(f"  | {line}", file=self.stream)
 
 
-def outcome_json(outcome: PackageOutcome) -> dict:
+def outcome_json(outcome: PackageOutcome) -> dict[str, Any]:
     return {"status": outcome.status, "seconds": round(outcome.seconds, 3),
             "rpms": [str(p) for p in outcome.rpms], "log": str(outcome.log) if outcome.log else None,
             "reason": outcome.reason or None,
@@ -100,7 +100,7 @@ def outcome_json(outcome: PackageOutcome) -> dict:
 JSON_SCHEMA_VERSION = 1  # of every --json document; bump on an incompatible change
 
 
-def write_json(summary: dict, stream: TextIO = sys.stdout) -> None:
+def write_json(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
     document = {"schema_version": JSON_SCHEMA_VERSION, **summary}
     json.dump(document, stream, indent=2, default=lambda value: str(value)
               if isinstance(value, Path) else value)

@@ -85,7 +85,7 @@ class Sandbox:
             _chown_tree(tree, os.getuid(), os.getgid())
 
 
-def create(enabled: bool, warn: Callable[[str], object]) -> Sandbox | None:
+def create(enabled: bool, warn: Callable[[str], None]) -> Sandbox | None:
     """The sandbox for this run, or None (with a warning) when the user opted out."""
     if not enabled:
         warn(NO_SANDBOX_WARNING)

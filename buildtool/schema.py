@@ -39,11 +39,14 @@ class SchemaError(UserError):
         self.path = path
 
 
-def build(cls: type, data: Any, path: KeyPath, positions: Positions) -> Any:
+T = typing.TypeVar("T")
+
+
+def build(cls: type[T], data: Any, path: KeyPath, positions: Positions) -> T:
     """Build an instance of dataclass `cls` from `data`, checking keys and types recursively."""
     if not isinstance(data, dict):
         raise SchemaError(positions, path, f"expected a mapping, got {_describe(data)}")
-    hints, fields = _schema_of(cls)
+    hints, fields = _schema_of(cls)  # type: ignore[arg-type]  # mypy#20409: type[T] is hashable
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
