@@ -14,8 +14,8 @@ import posixpath
 import re
 import shlex
 import shutil
-from dataclasses import dataclass, field
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
