@@ -5,15 +5,18 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from . import policy
 from .errors import UserError
 from .policy import Refused
 from .schema import Range, SchemaError, build
 from .yamlpos import KeyPath, Positions, load_yaml
+
+T = TypeVar("T")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~^]*$")
@@ -324,7 +327,7 @@ def _check_package(package: Package, path: KeyPath, positions: Positions, root: 
                     file_path, None)
 
 
-def _policy(positions: Positions, path: KeyPath, check, *args):
+def _policy(positions: Positions, path: KeyPath, check: Callable[..., T], *args: Any) -> T:
     """Run a policy check; its refusal becomes an error located at `path`."""
     try:
         return check(*args)
@@ -509,17 +512,19 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
                                       f"known targets: {', '.join(sorted(known_dependencies))}")
         for key in ("build_requires", "requires"):
             for i, dep in enumerate(getattr(package, key)):
-                _check_dependency(DEP_RE.match(dep).group(1), path + (key, i), rpm_names,
+                match = DEP_RE.match(dep)
+                assert match is not None, "_check_package validated it"
+                _check_dependency(match.group(1), path + (key, i), rpm_names,
                                   positions, known_dependencies)
-                owner = packages.get(rpm_names.get(DEP_RE.match(dep).group(1), ""))
+                owner = packages.get(rpm_names.get(match.group(1), ""))
                 if owner and owner.profile != DEFAULT_PROFILE and package.profile == DEFAULT_PROFILE:
                     raise SchemaError(positions, path + (key, i),
                                       f"'{dep}' is in profile '{owner.profile}' but {name} is not",
                                       f"move {name} to profile '{owner.profile}'")
-        owned = [(("services", i, "user"), s.user) for i, s in enumerate(package.services)]
+        owned: list[tuple[KeyPath, str]] = [(("services", i, "user"), s.user) for i, s in enumerate(package.services)]
         owned += [(("config_files", i, "owner"), c.owner) for i, c in enumerate(package.config_files)]
         owned += [(("directories", i, "owner"), d.owner) for i, d in enumerate(package.directories)]
-        grouped = [(("services", i, "group"), s.group) for i, s in enumerate(package.services)]
+        grouped: list[tuple[KeyPath, str | None]] = [(("services", i, "group"), s.group) for i, s in enumerate(package.services)]
         grouped += [(("config_files", i, "group"), c.group) for i, c in enumerate(package.config_files)]
         grouped += [(("directories", i, "group"), d.group) for i, d in enumerate(package.directories)]
         for i, line in enumerate(package.tmpfiles):
@@ -535,23 +540,23 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
                                       "name the user that owns the log directory, or leave su out")
                 owned.append((("logrotate", i, "su"), su_user))
                 grouped.append((("logrotate", i, "su"), su_group))
-        for sub, user in owned:
-            if user not in users:
-                raise SchemaError(positions, path + sub, f"user '{user}' is not created by any package",
-                                  _suggest(user, users) or "declare it under some package's users:")
-        for sub, group in grouped:
+        for subpath, account in owned:
+            if account not in users:
+                raise SchemaError(positions, path + subpath, f"user '{account}' is not created by any package",
+                                  _suggest(account, users) or "declare it under some package's users:")
+        for subpath, group in grouped:
             if group is not None and group not in groups:
-                raise SchemaError(positions, path + sub, f"group '{group}' is not created by any package",
+                raise SchemaError(positions, path + subpath, f"group '{group}' is not created by any package",
                                   _suggest(group, groups) or "declare a user with that group")
-        claims = [(("services", i, "name"), f"unit:{s.name}") for i, s in enumerate(package.services)]
+        claims: list[tuple[KeyPath, str]] = [(("services", i, "name"), f"unit:{s.name}") for i, s in enumerate(package.services)]
         claims += [(("config_files", i, "dest"), c.dest) for i, c in enumerate(package.config_files)]
         claims += [(("install", i, "dest"), f.dest) for i, f in enumerate(package.install)]
-        for sub, claim in claims:
+        for subpath, claim in claims:
             if claim in seen:
                 where = ".".join(str(p) for p in seen[claim])
-                raise SchemaError(positions, path + sub,
+                raise SchemaError(positions, path + subpath,
                                   f"'{claim.removeprefix('unit:')}' is also declared at {where}")
-            seen[claim] = path + sub
+            seen[claim] = path + subpath
 
 
 def _check_databases(packages: dict[str, Package], positions: Positions) -> None:
@@ -587,7 +592,7 @@ def _check_dependency(name: str, path: KeyPath, rpm_names: dict[str, str], posit
                           f"repo-config/targets/{missing[0]}.yaml")
 
 
-def _suggest(name: str, candidates) -> str | None:
+def _suggest(name: str, candidates: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(name, sorted(candidates), n=1)
     return f"did you mean '{close[0]}'?" if close else None
 
