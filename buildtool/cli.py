@@ -9,17 +9,20 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
-from . import __version__, keyhome, pipeline, reference, signing
+from . import __version__, gate, keyhome, pipeline, reference, signing
 from . import publish as publish_stage
 from .backends import add_farm_arguments, farm_options, select_backend
 from .build import FAILED, SKIPPED
 from .errors import EXIT_FAILED, UserError
+from .graph import Graph
 from .render import check_spec
 from .report import Reporter, Timer, outcome_json, write_json
 from .sandbox import create as make_sandbox
-from .sources import default_cache_dir
-from .targets import load_target
+from .sources import FetchedSource, default_cache_dir
+from .targets import TargetProfile, load_target
 from .verify import command as verify_command
 
 DESCRIPTION = """\
@@ -149,7 +152,7 @@ class Terminated(BaseException):
     """SIGTERM: unwind like Ctrl-C, so that the signing process and a staged snapshot go."""
 
 
-def _terminate(number, frame) -> None:
+def _terminate(number: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
@@ -188,7 +191,7 @@ def _main(args: argparse.Namespace, reporter: Reporter) -> int:
         return EXIT_FAILED
 
 
-def cmd_validate(args, settings, reporter) -> int:
+def cmd_validate(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     if args.explain:
         print(reference.explain(args.explain, settings.manifest), end="")
         return 0
@@ -201,7 +204,7 @@ def cmd_validate(args, settings, reporter) -> int:
     return 0
 
 
-def cmd_list(args, settings, reporter) -> int:
+def cmd_list(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     manifest, _ = pipeline.load(settings)
     graph = pipeline.plan_graph(manifest, settings)
     rows = []
@@ -221,7 +224,7 @@ def cmd_list(args, settings, reporter) -> int:
     return 0
 
 
-def cmd_render(args, settings, reporter) -> int:
+def cmd_render(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     manifest, targets = pipeline.load(settings)
     graph = pipeline.plan_graph(manifest, settings)
     summary = {}
@@ -239,16 +242,16 @@ def cmd_render(args, settings, reporter) -> int:
     return 0
 
 
-def cmd_build(args, settings, reporter) -> int:
+def cmd_build(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     signer = signing.prepare(settings.signing)  # public key only: fuel-release ships it
     return _run(args, settings, reporter, publish=False, signer=signer)
 
 
-def cmd_repo(args, settings, reporter) -> int:
+def cmd_repo(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     return _run(args, settings, reporter, publish=True, signer=_signer(settings, reporter))
 
 
-def cmd_publish(args, settings, reporter) -> int:
+def cmd_publish(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     manifest, targets = pipeline.load(settings)
     graph = pipeline.plan_graph(manifest, settings)
     summary, status = {}, 0
@@ -256,7 +259,7 @@ def cmd_publish(args, settings, reporter) -> int:
     for target in targets:
         names = _graph_for(graph, target, reporter)[0].order()
         rpms = pipeline.built_rpms(manifest, target, settings, names)
-        gated = pipeline.gate.installable(
+        gated = gate.installable(
             rpms, {}, target, target.distro_data_file(settings.config_root),
             pipeline.target_root(settings, target) / "gate")
         for name, why in gated.held_back.items():
@@ -274,7 +277,8 @@ def cmd_publish(args, settings, reporter) -> int:
     return status
 
 
-def _run(args, settings, reporter, publish: bool, signer=None) -> int:
+def _run(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter,
+         publish: bool, signer: signing.Signer | None = None) -> int:
     manifest, targets = pipeline.load(settings)
     full_graph = pipeline.plan_graph(manifest, settings)
     sandbox = make_sandbox(settings.sandbox, reporter.warn)
@@ -317,7 +321,7 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
                 shipped = [name for name, o in outcomes.items()
                            if o.rpms and all(rpm.name in published for rpm in o.rpms)]
                 result = pipeline.publish(gated.rpms, target, settings, signer,
-                                          [outcomes[n].srpm for n in shipped if outcomes[n].srpm])
+                                          [srpm for n in shipped if (srpm := outcomes[n].srpm)])
                 target_summary["publish"] = _publish_json(result)
                 _report_publish(reporter, target.name, result)
                 pipeline.record_releases(settings, target, shipped)
@@ -329,14 +333,15 @@ def _run(args, settings, reporter, publish: bool, signer=None) -> int:
     return status
 
 
-def source_json(source) -> dict | None:
+def source_json(source: FetchedSource | None) -> dict[str, str | None] | None:
     """What a package was built from; a git source's ref as the commit id it resolved to."""
     if source is None:
         return None
     return {"file": source.filename, "sha256": source.sha256, "commit": source.commit}
 
 
-def _graph_for(graph, target, reporter):
+def _graph_for(graph: Graph, target: TargetProfile,
+               reporter: Reporter) -> tuple[Graph, dict[str, str]]:
     """The run's graph for one target; says which packages the target cannot carry and why."""
     target_graph, not_built = pipeline.target_graph(graph, target)
     for name, reason in not_built.items():
@@ -344,7 +349,7 @@ def _graph_for(graph, target, reporter):
     return target_graph, not_built
 
 
-def _signer(settings, reporter) -> signing.Signer | None:
+def _signer(settings: pipeline.Settings, reporter: Reporter) -> signing.Signer | None:
     """The key resolved and its public half exported, before any build; signing itself happens
     in a separate process when publish needs it."""
     if not settings.signing.enabled:
@@ -353,13 +358,13 @@ def _signer(settings, reporter) -> signing.Signer | None:
     return signing.prepare(settings.signing)
 
 
-def _targets_without_manifest(settings):
+def _targets_without_manifest(settings: pipeline.Settings) -> list[TargetProfile]:
     """Repository commands work from the targets alone: a broken manifest must never stand in
     the way of a rollback, and fuel-release's files are written before the manifest needs them."""
     return [load_target(settings.config_root, name) for name in settings.targets]
 
 
-def cmd_snapshots(args, settings, reporter) -> int:
+def cmd_snapshots(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     targets = _targets_without_manifest(settings)
     listing = {target.name: publish_stage.list_snapshots(settings.dist_dir, target.name)
                for target in targets}
@@ -375,7 +380,7 @@ def cmd_snapshots(args, settings, reporter) -> int:
     return 0
 
 
-def _snapshot_line(info) -> str:
+def _snapshot_line(info: publish_stage.SnapshotInfo) -> str:
     mark = "*" if info.current else " "
     if info.record is None:
         return f"{mark} {info.path.name}  (no record)"
@@ -388,7 +393,7 @@ def _snapshot_line(info) -> str:
             f"(+{older} older)  {signed}  {'; '.join(changes) or 'no package change'}")
 
 
-def _snapshot_json(info) -> dict:
+def _snapshot_json(info: publish_stage.SnapshotInfo) -> dict[str, Any]:
     record = info.record
     return {"id": info.path.name, "current": info.current,
             "created": record.created if record else None,
@@ -398,7 +403,7 @@ def _snapshot_json(info) -> dict:
             "added": info.added, "removed": info.removed, "updated": info.updated}
 
 
-def cmd_rollback(args, settings, reporter) -> int:
+def cmd_rollback(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     targets = _targets_without_manifest(settings)
     for target in targets:
         chosen = publish_stage.rollback(settings.dist_dir, target.name, args.to,
@@ -409,7 +414,8 @@ def cmd_rollback(args, settings, reporter) -> int:
     return 0
 
 
-def cmd_release_files(args, settings, reporter) -> int:
+def cmd_release_files(args: argparse.Namespace, settings: pipeline.Settings,
+                      reporter: Reporter) -> int:
     targets = _targets_without_manifest(settings)
     if len(targets) != 1:
         raise UserError("release-files writes one target's files", "give exactly one --target")
@@ -418,13 +424,13 @@ def cmd_release_files(args, settings, reporter) -> int:
     return 0
 
 
-def _publish_json(result) -> dict:
+def _publish_json(result: publish_stage.PublishResult) -> dict[str, Any]:
     return {"repository": str(result.repo_dir / "current"), "snapshot": result.snapshot.name,
             "changed": result.changed, "packages": result.packages,
             "older_versions": result.retained, "signed": result.signed}
 
 
-def _report_publish(reporter, target: str, result) -> None:
+def _report_publish(reporter: Reporter, target: str, result: publish_stage.PublishResult) -> None:
     verb = "published" if result.changed else "unchanged"
     reporter.info(f"{target}: {verb} {result.packages} RPM(s) at {result.repo_dir / 'current'} "
                   f"(snapshot {result.snapshot.name})")

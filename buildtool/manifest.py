@@ -521,10 +521,12 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
                     raise SchemaError(positions, path + (key, i),
                                       f"'{dep}' is in profile '{owner.profile}' but {name} is not",
                                       f"move {name} to profile '{owner.profile}'")
-        owned: list[tuple[KeyPath, str]] = [(("services", i, "user"), s.user) for i, s in enumerate(package.services)]
+        owned: list[tuple[KeyPath, str]]
+        owned = [(("services", i, "user"), s.user) for i, s in enumerate(package.services)]
         owned += [(("config_files", i, "owner"), c.owner) for i, c in enumerate(package.config_files)]
         owned += [(("directories", i, "owner"), d.owner) for i, d in enumerate(package.directories)]
-        grouped: list[tuple[KeyPath, str | None]] = [(("services", i, "group"), s.group) for i, s in enumerate(package.services)]
+        grouped: list[tuple[KeyPath, str | None]]
+        grouped = [(("services", i, "group"), s.group) for i, s in enumerate(package.services)]
         grouped += [(("config_files", i, "group"), c.group) for i, c in enumerate(package.config_files)]
         grouped += [(("directories", i, "group"), d.group) for i, d in enumerate(package.directories)]
         for i, line in enumerate(package.tmpfiles):
@@ -548,7 +550,8 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
             if group is not None and group not in groups:
                 raise SchemaError(positions, path + subpath, f"group '{group}' is not created by any package",
                                   _suggest(group, groups) or "declare a user with that group")
-        claims: list[tuple[KeyPath, str]] = [(("services", i, "name"), f"unit:{s.name}") for i, s in enumerate(package.services)]
+        claims: list[tuple[KeyPath, str]]
+        claims = [(("services", i, "name"), f"unit:{s.name}") for i, s in enumerate(package.services)]
         claims += [(("config_files", i, "dest"), c.dest) for i, c in enumerate(package.config_files)]
         claims += [(("install", i, "dest"), f.dest) for i, f in enumerate(package.install)]
         for subpath, claim in claims:

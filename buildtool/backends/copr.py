@@ -97,7 +97,8 @@ class CoprBackend(Backend):
         self.client: Any = None  # copr.v3.Client (untyped)
         self.config: dict[str, Any] = {}
         self.owner, self.project = "", ""
-        self.builds: dict[str, dict[str, dict[str, Any]]] = {}  # target -> package -> build id, state, URLs
+        # target -> package -> build id, state, URLs
+        self.builds: dict[str, dict[str, dict[str, Any]]] = {}
 
     # --- set-up -------------------------------------------------------------------------------
 

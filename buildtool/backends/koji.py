@@ -61,7 +61,8 @@ class KojiBackend(Backend):
         self.say = say
         self.session: Any = None  # koji.ClientSession (untyped)
         self.config: dict[str, Any] = {}
-        self.builds: dict[str, dict[str, dict[str, Any]]] = {}  # target -> package -> task id, state, URLs
+        # target -> package -> task id, state, URLs
+        self.builds: dict[str, dict[str, dict[str, Any]]] = {}
 
     def check_available(self) -> None:
         super().check_available()

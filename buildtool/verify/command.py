@@ -9,21 +9,23 @@ from pathlib import Path
 from .. import pipeline
 from ..errors import EXIT_FAILED, UserError
 from ..publish import repo_dir
-from ..report import write_json
+from ..report import Reporter, write_json
+from ..targets import TargetProfile
 from .lint import assemble_config, distribution_config, rpmlint_dir
 from .nextbuild import build_next_repo
 from .report import print_report, report_json
 from .run import verify_target
 
 
-def lint_config(settings: pipeline.Settings, target) -> Path:
+def lint_config(settings: pipeline.Settings, target: TargetProfile) -> Path:
     """The target distribution's rpmlint configuration with Fuel's filters on top."""
     return assemble_config(distribution_config(settings.config_root, target),
                            rpmlint_dir(settings.config_root) / "fuel.toml",
                            settings.build_dir / "rpmlint" / target.name)
 
 
-def add_parser(sub, common: argparse.ArgumentParser) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+               common: argparse.ArgumentParser) -> None:
     verify = sub.add_parser(
         "verify", parents=[common],
         help="lint, closure, install/upgrade/erase test of the published repository")
@@ -39,7 +41,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
                              "repo-config/distro-data/<target>.tsv)")
 
 
-def cmd_verify(args, settings: pipeline.Settings, reporter) -> int:
+def cmd_verify(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     _, targets = pipeline.load(settings)
     if args.repo and len(targets) > 1:
         raise UserError("--repo names one repository but several targets were given",
