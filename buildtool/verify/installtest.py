@@ -175,7 +175,7 @@ def _lost_data(check: str, root: Path, operator: OperatorWork) -> list[Finding]:
         file = root / path.lstrip("/")
         if not file.is_file() or file.read_text() != content:
             owner = re.search(r"\(([^)]+)\)\n$", content)
-            assert owner is not None, "operator_edits ends every file with its owner"
+            assert owner is not None, "operator_edits ends every file with (its owner)"
             findings.append(Finding(check, owner.group(1), f"operator data {path} was lost"))
     return findings
 

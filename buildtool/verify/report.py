@@ -23,7 +23,8 @@ class TargetReport:
     unresolved: list[Finding]
     unverified: list[Finding] = field(default_factory=list)  # satisfied by a citation only
     phases: list[Phase] = field(default_factory=list)
-    pulled: list[dict[str, str | None]] = field(default_factory=list)  # distribution packages `dnf install` pulled
+    # distribution packages `dnf install` pulled
+    pulled: list[dict[str, str | None]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # what the target lacks, and why
     data_file: Path | None = None
     seconds: float = 0.0
