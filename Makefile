@@ -43,8 +43,9 @@ puppet-test: tools-test
 
 PUPPET_FILES = $(shell find puppet/manifests puppet/modules -name '*.pp' -not -path '*/spec/fixtures/*' | sort)
 
-lint: venv tools-test  ## ruff; puppet parser validate, puppet-lint and metadata-json-lint on the Puppet tree
+lint: venv tools-test  ## ruff, mypy --strict (pyproject.toml); puppet parser validate, puppet-lint and metadata-json-lint on the Puppet tree
 	$(VENV)/bin/ruff check buildtool tests bench
+	$(VENV)/bin/mypy
 	puppet parser validate $(PUPPET_FILES)
 	puppet-lint --fail-on-warnings --relative $(PUPPET_FILES)
 	metadata-json-lint --strict-dependencies puppet/modules/fuel/metadata.json

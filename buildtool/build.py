@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,12 +95,14 @@ def build_all(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfi
     keys = build_keys(graph, inputs, target, backend)
     outcomes: dict[str, PackageOutcome] = {}
     pending = dict(graph.deps)
-    running: dict[Future, str] = {}
+    running: dict[Future[PackageOutcome], str] = {}
     jobs = max(1, jobs)
     layout.rpms("").mkdir(parents=True, exist_ok=True)
     backend.prepare_run(target, layout.root, layout.local_repo)
     if hasattr(backend, "build_graph"):  # a build farm orders and runs the whole graph itself
-        return backend.build_graph(graph, inputs, keys, target, layout, on_event)
+        farm_outcomes: dict[str, PackageOutcome] = backend.build_graph(graph, inputs, keys, target,
+                                                                       layout, on_event)
+        return farm_outcomes
 
     def finish(outcome: PackageOutcome) -> None:
         outcomes[outcome.name] = outcome
@@ -173,7 +176,7 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _undeclared_check(name: str, item: PackageInput, rpms: list[Path] | None,
+def _undeclared_check(name: str, item: PackageInput, rpms: Sequence[Path] | None,
                       log: Path) -> list[str]:
     """What upstream's build metadata installs and the package does not ship, logged."""
     if item.tree is None:

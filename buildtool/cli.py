@@ -14,10 +14,22 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, layout, locations
 from .errors import EXIT_FAILED, UserError
+
+if TYPE_CHECKING:  # the modules themselves are imported where a command runs (see above)
+    from . import pipeline
+    from . import publish as publish_stage
+    from .backends import Backend
+    from .report import Reporter
+    from .signing import Signer
+    from .sources import FetchedSource
+    from .targets import TargetProfile
 
 DESCRIPTION = """\
 Turn the Fuel service manifest into RPM specs, RPMs and a yum/dnf repository.
@@ -163,7 +175,7 @@ def add_signing_options(parser: argparse.ArgumentParser) -> None:
                             "(default: repo-config/repos/repo.yaml, else file://DIST/repos)")
 
 
-def add_lock_option(parser: argparse.ArgumentParser) -> None:
+def add_lock_option(parser: argparse._ActionsContainer) -> None:  # a parser or a group
     parser.add_argument("--no-wait", action="store_true",
                         help="fail at once if another publish holds the repository (default: wait)")
 
@@ -180,7 +192,8 @@ def add_publish_options(parser: argparse.ArgumentParser) -> None:
 # --- the commands' options ---------------------------------------------------------------------
 
 
-def _command(sub, name: str, help_text: str, *groups) -> argparse.ArgumentParser:
+def _command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str,
+             *groups: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     for add in groups:
@@ -255,7 +268,7 @@ def parser() -> argparse.ArgumentParser:
 # --- from options to settings ------------------------------------------------------------------
 
 
-def settings_from(args: argparse.Namespace):
+def settings_from(args: argparse.Namespace) -> pipeline.Settings:
     """The pipeline's settings from the options this command has (the others keep defaults)."""
     from . import pipeline, signing
 
@@ -293,7 +306,7 @@ class Terminated(BaseException):
     """SIGTERM: unwind like Ctrl-C, so that the signing process and a staged snapshot go."""
 
 
-def _terminate(number, frame) -> None:
+def _terminate(number: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
@@ -322,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     return _main(args, reporter)
 
 
-def _main(args: argparse.Namespace, reporter) -> int:
+def _main(args: argparse.Namespace, reporter: Reporter) -> int:
     try:
         return _run_command(args, reporter)
     except UserError as error:
@@ -345,7 +358,7 @@ def _main(args: argparse.Namespace, reporter) -> int:
         return EXIT_FAILED
 
 
-def _run_command(args: argparse.Namespace, reporter) -> int:
+def _run_command(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.command == "validate" and args.explain:  # the reference needs no settings
         from . import reference
 
@@ -370,7 +383,7 @@ def _reader_gone() -> int:
     return EXIT_BROKEN_PIPE
 
 
-def _write_json(document: dict) -> None:
+def _write_json(document: dict[str, Any]) -> None:
     from .report import write_json
 
     write_json(document)
@@ -391,7 +404,7 @@ def enable_completion(top: argparse.ArgumentParser) -> None:
 # --- the commands ------------------------------------------------------------------------------
 
 
-def cmd_validate(args, settings, reporter) -> int:
+def cmd_validate(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     from . import pipeline
 
     manifest, _ = pipeline.load(settings)
@@ -403,7 +416,7 @@ def cmd_validate(args, settings, reporter) -> int:
     return 0
 
 
-def cmd_list(args, settings, reporter) -> int:
+def cmd_list(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     from . import pipeline
 
     planned = pipeline.plan_run(settings)
@@ -424,7 +437,7 @@ def cmd_list(args, settings, reporter) -> int:
     return 0
 
 
-def cmd_render(args, settings, reporter) -> int:
+def cmd_render(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     from . import pipeline
     from .render import check_spec
 
@@ -447,18 +460,19 @@ def cmd_render(args, settings, reporter) -> int:
     return 0
 
 
-def cmd_build(args, settings, reporter) -> int:
+def cmd_build(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     from . import signing
 
     signer = signing.prepare(settings.signing)  # public key only: fuel-release ships it
     return _run(args, settings, reporter, publish=False, signer=signer)
 
 
-def cmd_repo(args, settings, reporter) -> int:
+def cmd_repo(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     return _run(args, settings, reporter, publish=True, signer=_signer(settings, reporter))
 
 
-def _run(args, settings, reporter, publish: bool, signer) -> int:
+def _run(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter,
+         publish: bool, signer: Signer | None) -> int:
     from . import pipeline
     from .backends import farm_options
 
@@ -474,7 +488,7 @@ def _run(args, settings, reporter, publish: bool, signer) -> int:
     return EXIT_FAILED if run.failed else 0
 
 
-def _target_json(backend, item) -> dict:
+def _target_json(backend: Backend, item: pipeline.TargetRun) -> dict[str, Any]:
     from .report import outcome_json
 
     summary = {"backend": backend.name, "seconds": round(item.seconds, 3),
@@ -492,7 +506,7 @@ def _target_json(backend, item) -> dict:
     return summary
 
 
-def source_json(source) -> dict | None:
+def source_json(source: FetchedSource | None) -> dict[str, str | None] | None:
     """What a package was built from; a git source's ref as the commit id it resolved to, and
     a nodejs build's vendored node_modules."""
     if source is None:
@@ -501,7 +515,7 @@ def source_json(source) -> dict | None:
             "node_modules_sha256": source.node_modules_sha256}
 
 
-def cmd_publish(args, settings, reporter) -> int:
+def cmd_publish(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     from . import pipeline
 
     planned = pipeline.plan_run(settings)
@@ -529,13 +543,13 @@ def cmd_publish(args, settings, reporter) -> int:
     return status
 
 
-def cmd_verify(args, settings, reporter) -> int:
+def cmd_verify(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     from .verify.command import cmd_verify as verify
 
     return verify(args, settings, reporter)
 
 
-def _signer(settings, reporter):
+def _signer(settings: pipeline.Settings, reporter: Reporter) -> Signer | None:
     """The key resolved and its public half exported, before any build; signing itself happens
     in a separate process when publish needs it."""
     from . import signing
@@ -546,7 +560,7 @@ def _signer(settings, reporter):
     return signing.prepare(settings.signing)
 
 
-def _targets_without_manifest(settings):
+def _targets_without_manifest(settings: pipeline.Settings) -> list[TargetProfile]:
     """Repository commands work from the targets alone: a broken manifest must never stand in
     the way of a rollback, and fuel-release's files are written before the manifest needs them."""
     from .targets import load_target
@@ -554,7 +568,8 @@ def _targets_without_manifest(settings):
     return [load_target(settings.config_root, name) for name in settings.targets]
 
 
-def cmd_snapshots(args, settings, reporter) -> int:
+def cmd_snapshots(args: argparse.Namespace, settings: pipeline.Settings,
+                  reporter: Reporter) -> int:
     from .publish import list_snapshots
 
     targets = _targets_without_manifest(settings)
@@ -571,7 +586,7 @@ def cmd_snapshots(args, settings, reporter) -> int:
     return 0
 
 
-def _snapshot_line(info) -> str:
+def _snapshot_line(info: publish_stage.SnapshotInfo) -> str:
     mark = "*" if info.current else " "
     if info.record is None:
         return f"{mark} {info.path.name}  (no record)"
@@ -584,7 +599,7 @@ def _snapshot_line(info) -> str:
             f"(+{older} older)  {signed}  {'; '.join(changes) or 'no package change'}")
 
 
-def _snapshot_json(info) -> dict:
+def _snapshot_json(info: publish_stage.SnapshotInfo) -> dict[str, Any]:
     record = info.record
     return {"id": info.path.name, "current": info.current,
             "created": record.created if record else None,
@@ -594,7 +609,7 @@ def _snapshot_json(info) -> dict:
             "added": info.added, "removed": info.removed, "updated": info.updated}
 
 
-def cmd_rollback(args, settings, reporter) -> int:
+def cmd_rollback(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     from .publish import rollback
 
     current = {}
@@ -608,7 +623,8 @@ def cmd_rollback(args, settings, reporter) -> int:
     return 0
 
 
-def cmd_release_files(args, settings, reporter) -> int:
+def cmd_release_files(args: argparse.Namespace, settings: pipeline.Settings,
+                      reporter: Reporter) -> int:
     from . import pipeline
 
     targets = _targets_without_manifest(settings)
@@ -621,14 +637,14 @@ def cmd_release_files(args, settings, reporter) -> int:
     return 0
 
 
-def _publish_json(result) -> dict:
+def _publish_json(result: publish_stage.PublishResult) -> dict[str, Any]:
     return {"repository": str(layout.current_link(result.repo_dir)),
             "snapshot": result.snapshot.name, "changed": result.changed,
             "packages": result.packages, "older_versions": result.retained,
             "signed": result.signed}
 
 
-def _report_publish(reporter, target: str, result) -> None:
+def _report_publish(reporter: Reporter, target: str, result: publish_stage.PublishResult) -> None:
     verb = "published" if result.changed else "unchanged"
     reporter.result(f"{target}: {verb} {result.packages} RPM(s) at "
                     f"{layout.current_link(result.repo_dir)} (snapshot {result.snapshot.name})")

@@ -19,8 +19,10 @@ import ast
 import configparser
 import re
 import tarfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from . import runner
 from .errors import UserError
@@ -39,7 +41,7 @@ class Declared:
     origin: str  # where upstream declares it, e.g. "setup.cfg [entry_points] console_scripts"
 
 
-def declared_installs(archive, top: str, subdir: str | None) -> list[Declared]:
+def declared_installs(archive: Path, top: str, subdir: str | None) -> list[Declared]:
     """Every file the build metadata of the tree `top/` (setup files in `top/subdir`) installs."""
     try:
         with tarfile.open(archive, mode="r:*") as tar:
@@ -74,7 +76,7 @@ class SourceTree:
     subdir: str | None = None
 
 
-def missing_from_build(package: str, tree: SourceTree, rpms: list[Path] | None,
+def missing_from_build(package: str, tree: SourceTree, rpms: Sequence[Path] | None,
                        log_text: str) -> list[str]:
     """One problem line per declared file the package does not ship: checked against its RPMs'
     file lists, or, when rpmbuild failed (rpms None), against the files it reported unpackaged."""
@@ -88,7 +90,7 @@ def missing_from_build(package: str, tree: SourceTree, rpms: list[Path] | None,
     return [problem(package, item) for item in unpackaged(declared, packaged_files(rpms))]
 
 
-def packaged_files(rpms: list[Path]) -> set[str]:
+def packaged_files(rpms: Sequence[Path]) -> set[str]:
     result = runner.run(["rpm", "-qp", "--qf", "[%{FILENAMES}\n]", *map(str, rpms)],
                         capture_output=True, text=True, check=True)
     return set(result.stdout.split())
@@ -192,7 +194,7 @@ def _from_setup_py(text: str, where: str, pbr_style: bool) -> list[Declared]:
     return found
 
 
-def _from_setup_argument(argument: str, value) -> list[Declared]:
+def _from_setup_argument(argument: str, value: Any) -> list[Declared]:
     if argument == "entry_points":
         scripts = [*value.get("console_scripts", []), *value.get("gui_scripts", [])]
         return [*(Declared(f"{BINDIR}/{line.split('=')[0].strip()}",
@@ -204,7 +206,7 @@ def _from_setup_argument(argument: str, value) -> list[Declared]:
             for item in _data_files(dest, sources, "setup.py data_files")]
 
 
-def _entry_point_modules(groups: dict, where: str) -> list[Declared]:
+def _entry_point_modules(groups: Mapping[str, str | list[str]], where: str) -> list[Declared]:
     """The module every entry point loads, as a path under site-packages."""
     found = []
     for group, lines in groups.items():

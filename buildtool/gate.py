@@ -35,7 +35,7 @@ def previous_rpms(dist_dir: Path, target: str, names: set[str]) -> dict[str, Pat
     """The current snapshot's newest RPM of each of `names` (RPM name -> file)."""
     snapshot = current_snapshot(repo_dir(dist_dir, target))
     record = read_record(snapshot) if snapshot else None
-    if record is None:
+    if snapshot is None or record is None:
         return {}
     return {entry.name: snapshot / "Packages" / entry.file for entry in record.heads
             if entry.name in names and (snapshot / "Packages" / entry.file).is_file()}

@@ -41,7 +41,9 @@ def keys(home: Path, key_id: str | None = None) -> list[Key]:
 
 def parse_keys(colons: str) -> list[Key]:
     found: list[Key] = []
-    fingerprint, grips, expect_fpr = None, [], False
+    fingerprint: str | None = None
+    grips: list[str] = []
+    expect_fpr = False
     for line in colons.splitlines():
         fields = line.split(":")
         if fields[0] == "pub":

@@ -5,15 +5,18 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from . import policy
 from .errors import UserError
 from .policy import Refused
 from .schema import Range, SchemaError, build
 from .yamlpos import KeyPath, Positions, load_yaml
+
+T = TypeVar("T")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~^]*$")
@@ -259,7 +262,9 @@ def internal_dependencies(manifest: Manifest) -> dict[str, frozenset[str]]:
     for name, package in manifest.packages.items():
         needed = set()
         for dep in [*package.build_requires, *package.requires]:
-            owner = manifest.owner_of(DEP_RE.match(dep).group(1))
+            match = DEP_RE.match(dep)
+            assert match is not None, "load_manifest validated it"
+            owner = manifest.owner_of(match.group(1))
             if owner and owner != name:
                 needed.add(owner)
         deps[name] = frozenset(needed)
@@ -328,7 +333,7 @@ def _check_package(package: Package, path: KeyPath, positions: Positions, root: 
     _check_dependency_syntax(package, path, positions)
     _check_kind(package, path, positions)
     if package.nodejs is not None:
-        _check_node_build(package, path + ("nodejs",), positions)
+        _check_node_build(package, package.nodejs, path + ("nodejs",), positions)
     _check_files(package, path, positions, root)
     _check_users(package, path, positions)
     for i, service in enumerate(package.services):
@@ -396,9 +401,9 @@ def _check_subpackages(package: Package, path: KeyPath, positions: Positions) ->
                     file_path, None)
 
 
-def _check_node_build(package: Package, path: KeyPath, positions: Positions) -> None:
+def _check_node_build(package: Package, node: NodeBuild, path: KeyPath,
+                      positions: Positions) -> None:
     """The command runs in %build (sandboxed, offline); its words are shell-quoted there."""
-    node = package.nodejs
     if package.kind != "files":
         raise SchemaError(positions, path, "a nodejs build is only for kind: files packages",
                           "install its output with install: entries")
@@ -417,7 +422,7 @@ def _check_node_build(package: Package, path: KeyPath, positions: Positions) -> 
                           "not a sha256 (64 lower-case hex digits)")
 
 
-def _policy(positions: Positions, path: KeyPath, check, *args):
+def _policy(positions: Positions, path: KeyPath, check: Callable[..., T], *args: Any) -> T:
     """Run a policy check; its refusal becomes an error located at `path`."""
     try:
         return check(*args)
@@ -602,16 +607,20 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
                                       f"known targets: {', '.join(sorted(known_dependencies))}")
         for key in ("build_requires", "requires"):
             for i, dep in enumerate(getattr(package, key)):
-                _check_dependency(DEP_RE.match(dep).group(1), path + (key, i), rpm_names,
+                match = DEP_RE.match(dep)
+                assert match is not None, "_check_package validated it"
+                _check_dependency(match.group(1), path + (key, i), rpm_names,
                                   positions, known_dependencies)
-                owner = packages.get(rpm_names.get(DEP_RE.match(dep).group(1), ""))
+                owner = packages.get(rpm_names.get(match.group(1), ""))
                 if owner and owner.profile != DEFAULT_PROFILE and package.profile == DEFAULT_PROFILE:
                     raise SchemaError(positions, path + (key, i),
                                       f"'{dep}' is in profile '{owner.profile}' but {name} is not",
                                       f"move {name} to profile '{owner.profile}'")
+        owned: list[tuple[KeyPath, str]]
         owned = [(("services", i, "user"), s.user) for i, s in enumerate(package.services)]
         owned += [(("config_files", i, "owner"), c.owner) for i, c in enumerate(package.config_files)]
         owned += [(("directories", i, "owner"), d.owner) for i, d in enumerate(package.directories)]
+        grouped: list[tuple[KeyPath, str | None]]
         grouped = [(("services", i, "group"), s.group) for i, s in enumerate(package.services)]
         grouped += [(("config_files", i, "group"), c.group) for i, c in enumerate(package.config_files)]
         grouped += [(("directories", i, "group"), d.group) for i, d in enumerate(package.directories)]
@@ -628,23 +637,24 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
                                       "name the user that owns the log directory, or leave su out")
                 owned.append((("logrotate", i, "su"), su_user))
                 grouped.append((("logrotate", i, "su"), su_group))
-        for sub, user in owned:
-            if user not in users:
-                raise SchemaError(positions, path + sub, f"user '{user}' is not created by any package",
-                                  _suggest(user, users) or "declare it under some package's users:")
-        for sub, group in grouped:
+        for subpath, account in owned:
+            if account not in users:
+                raise SchemaError(positions, path + subpath, f"user '{account}' is not created by any package",
+                                  _suggest(account, users) or "declare it under some package's users:")
+        for subpath, group in grouped:
             if group is not None and group not in groups:
-                raise SchemaError(positions, path + sub, f"group '{group}' is not created by any package",
+                raise SchemaError(positions, path + subpath, f"group '{group}' is not created by any package",
                                   _suggest(group, groups) or "declare a user with that group")
+        claims: list[tuple[KeyPath, str]]
         claims = [(("services", i, "name"), f"unit:{s.name}") for i, s in enumerate(package.services)]
         claims += [(("config_files", i, "dest"), c.dest) for i, c in enumerate(package.config_files)]
         claims += [(("install", i, "dest"), f.dest) for i, f in enumerate(package.install)]
-        for sub, claim in claims:
+        for subpath, claim in claims:
             if claim in seen:
                 where = ".".join(str(p) for p in seen[claim])
-                raise SchemaError(positions, path + sub,
+                raise SchemaError(positions, path + subpath,
                                   f"'{claim.removeprefix('unit:')}' is also declared at {where}")
-            seen[claim] = path + sub
+            seen[claim] = path + subpath
 
 
 def _check_databases(packages: dict[str, Package], positions: Positions) -> None:
@@ -680,7 +690,7 @@ def _check_dependency(name: str, path: KeyPath, rpm_names: dict[str, str], posit
                           f"repo-config/targets/{missing[0]}.yaml")
 
 
-def _suggest(name: str, candidates) -> str | None:
+def _suggest(name: str, candidates: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(name, sorted(candidates), n=1)
     return f"did you mean '{close[0]}'?" if close else None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
@@ -47,7 +48,7 @@ def vendor_node_modules(package: Package, manifest_root: Path, source_tarball: P
         record = cache.root.parent / "node-modules" / inputs
         digest = record.read_text().strip() if record.is_file() else None
         cached = cache.find(digest, filename) if digest else None
-        if cached is None:
+        if digest is None or cached is None:
             _npm_ci(npm, package, tree, workdir, sandbox)
             tarball = workdir / filename
             tarball.write_bytes(deterministic_tarball(tree / "node_modules", "node_modules",
@@ -57,7 +58,7 @@ def vendor_node_modules(package: Package, manifest_root: Path, source_tarball: P
             record.write_text(digest + "\n")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    pinned = package.nodejs.modules_sha256
+    pinned = package.nodejs.modules_sha256 if package.nodejs else None
     if pinned and pinned != digest:
         raise StageFailed(f"{package.name}: node_modules from the lock file has sha256 {digest}, "
                           f"the manifest pins {pinned}",
@@ -118,7 +119,8 @@ def _npm_ci(npm: str, package: Package, tree: Path, workdir: Path,
                           "registry has; see npm's message")
 
 
-def _run(sandbox: Sandbox | None, args: list[str], cwd: Path, workdir: Path, network: bool):
+def _run(sandbox: Sandbox | None, args: list[str], cwd: Path, workdir: Path,
+         network: bool) -> subprocess.CompletedProcess[str]:
     env, readable = npm_settings()
     if sandbox is None:
         return runner.run(args, cwd=cwd, capture_output=True, text=True, env=env)

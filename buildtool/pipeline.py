@@ -14,14 +14,15 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import layout, locations
 from .errors import StageFailed, UserError
 from .graph import Graph, for_target, plan, unavailable_on
-from .manifest import Manifest, load_manifest
+from .manifest import Manifest, Package, load_manifest
 from .signing import Signer, SigningConfig
 from .targets import TargetProfile, available_targets, load_target
 
@@ -149,7 +150,7 @@ class Run:
 
 
 def run(settings: Settings, reporter: Reporter, *, publish: bool, signer: Signer | None,
-        farm: dict | None = None, manifest: Manifest | None = None, gated: bool = True,
+        farm: dict[str, Any] | None = None, manifest: Manifest | None = None, gated: bool = True,
         history_from: Settings | None = None) -> Run:
     """Validate, plan, then render, fetch, build and (with `publish`) publish every target.
 
@@ -220,8 +221,7 @@ def _publish_run(result: TargetRun, manifest: Manifest, settings: Settings, back
     shipped = [name for name, o in result.outcomes.items()
                if o.rpms and all(rpm.name in published for rpm in o.rpms)]
     result.published = publish(result.gated.rpms, target, settings, signer,
-                               [result.outcomes[n].srpm for n in shipped
-                                if result.outcomes[n].srpm])
+                               [srpm for n in shipped if (srpm := result.outcomes[n].srpm)])
     record_releases(settings, target, shipped)
 
 
@@ -253,11 +253,12 @@ def fetch_sources(manifest: Manifest, rendered: dict[str, RenderedPackage],
             if source and source.generated == "release-files":
                 generated_dir = target_layout(settings, target).generated(name)
                 release_files(generated_dir, target, settings, signer)
-            fetched[name] = (fetch(manifest.packages[name], manifest.root, cache,
-                                   item.sources_dir, generated_dir, sandbox) if source else None)
-            if manifest.packages[name].nodejs is not None:
-                fetched[name] = with_node_modules(manifest, name, fetched[name], item, cache,
-                                                  sandbox)
+            fetched[name] = got = (fetch(manifest.packages[name], manifest.root, cache,
+                                         item.sources_dir, generated_dir, sandbox)
+                                   if source else None)
+            # a nodejs build has a source (load_manifest checks it): the lock file is in it
+            if manifest.packages[name].nodejs is not None and got is not None:
+                fetched[name] = with_node_modules(manifest, name, got, item, cache, sandbox)
         except StageFailed as error:
             if failures is None:
                 raise
@@ -327,29 +328,38 @@ def history_file(settings: Settings, target: TargetProfile) -> Path:
     return layout.release_history(settings.dist_dir, target.name)
 
 
-def _source_tree(package, rendered, fetched) -> SourceTree | None:
+def _source_tree(package: Package, rendered: RenderedPackage,
+                 fetched: FetchedSource | None) -> SourceTree | None:
     """The source archive whose build metadata the declared-files check reads."""
     from .declared import SourceTree
     from .sources import unpack_dir
 
-    if fetched is None or package.source.generated:
+    if fetched is None or package.source is None or package.source.generated:
         return None
     return SourceTree(rendered.sources_dir / fetched.filename, unpack_dir(package),
                       package.source.subdir)
 
 
 def build(manifest: Manifest, target: TargetProfile, settings: Settings, graph: Graph,
-          rendered, fetched, backend: Backend, on_event) -> dict[str, PackageOutcome]:
+          rendered: dict[str, RenderedPackage], fetched: dict[str, FetchedSource | None],
+          backend: Backend, on_event: Callable[[str, PackageOutcome | str], None]
+          ) -> dict[str, PackageOutcome]:
     from .build import PackageInput, build_all
 
     inputs = {name: PackageInput(
-        rendered[name], fetched[name],
-        (fetched[name].source_date_epoch if fetched[name] and fetched[name].source_date_epoch
-         else manifest.packages[name].source_date_epoch),
+        rendered[name], fetched[name], _source_date_epoch(manifest.packages[name], fetched[name]),
         _source_tree(manifest.packages[name], rendered[name], fetched[name]))
         for name in graph.order()}
     return build_all(graph, inputs, target, backend, target_layout(settings, target),
                      settings.jobs, on_event, keep_going=settings.keep_going)
+
+
+def _source_date_epoch(package: Package, fetched: FetchedSource | None) -> int:
+    """A git source's commit time, else the manifest's (load_manifest fills in the default)."""
+    if fetched is not None and fetched.source_date_epoch:
+        return fetched.source_date_epoch
+    assert package.source_date_epoch is not None, "load_manifest fills in the default"
+    return package.source_date_epoch
 
 
 def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,

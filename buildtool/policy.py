@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 CLEAN_PATH_RE = re.compile(r"^/[A-Za-z0-9._+@:,=/-]*$")
@@ -96,11 +97,11 @@ class Refused(Exception):
         self.hint = hint
 
 
-def _below(path: str, roots) -> bool:
+def _below(path: str, roots: Iterable[str]) -> bool:
     return any(path.startswith(root + "/") for root in roots)
 
 
-def _at_or_below(path: str, roots) -> bool:
+def _at_or_below(path: str, roots: Iterable[str]) -> bool:
     return any(path == root or path.startswith(root + "/") for root in roots)
 
 

@@ -30,7 +30,7 @@ import shutil
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import runner, snapshot_check
 from .errors import StageFailed, ToolMissing, UserError
@@ -129,7 +129,7 @@ def createrepo_command() -> str:
 
 
 @contextmanager
-def repo_lock(repo: Path, wait: bool = True):
+def repo_lock(repo: Path, wait: bool = True) -> Iterator[None]:
     """Serialise publishers of one repository; a second one waits (or fails with wait=False)."""
     repo.mkdir(parents=True, exist_ok=True)
     with open(repo / ".lock", "w") as handle:
@@ -290,10 +290,10 @@ def _query_headers(rpms: list[Path]) -> dict[str, tuple[str, str, str]]:
     args = ["rpm", "-qp", "--nosignature", "--nodigest", "--qf", query, *map(str, rpms)]
     result = runner.run(args, capture_output=True, text=True)
     rows = [line.split("\t") for line in result.stdout.splitlines()]
-    if result.returncode != 0 or len(rows) != len(rpms):
+    if result.returncode != 0 or len(rows) != len(rpms) or any(len(row) != 3 for row in rows):
         raise StageFailed(f"cannot read the RPM headers: {last_line(result.stderr)}",
                           "is every file a valid RPM?")
-    return {rpm.name: tuple(row) for rpm, row in zip(rpms, rows, strict=True)}
+    return {rpm.name: (name, evr, arch) for rpm, (name, evr, arch) in zip(rpms, rows, strict=True)}
 
 
 def _retained_entries(heads: list[Entry], previous: Record | None,
@@ -543,7 +543,8 @@ def list_snapshots(dist_root: Path, target: str) -> list[SnapshotInfo]:
     return infos
 
 
-def _changes(before: Record | None, after: Record | None) -> tuple[list, list, list]:
+def _changes(before: Record | None,
+             after: Record | None) -> tuple[list[str], list[str], list[str]]:
     old = {e.name: e for e in before.heads} if before else {}
     new = {e.name: e for e in after.heads} if after else {}
     added = sorted(f"{name} {new[name].evr}" for name in new.keys() - old.keys())

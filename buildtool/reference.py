@@ -15,6 +15,7 @@ import inspect
 import re
 import sys
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -24,6 +25,7 @@ import yaml
 from . import manifest as m
 from . import policy
 from .errors import UserError
+from .schema import Range
 from .yamlpos import KeyPath, format_path
 
 ROOT_CLASS = m.ManifestFile
@@ -176,7 +178,7 @@ def _roots(kind: str) -> str:
     return ", ".join(f"`{root}`" for root in policy.ALLOWED_ROOTS[kind])
 
 
-def _pattern(regex: re.Pattern) -> str:
+def _pattern(regex: re.Pattern[str]) -> str:
     return f"matches `{regex.pattern}`"
 
 
@@ -373,7 +375,8 @@ def _inner_dataclass(annotation: Any) -> tuple[type | None, bool]:
         return _inner_dataclass(args[0])
     if origin is dict:
         return _inner_dataclass(args[1])[0], True
-    return (annotation, False) if dataclasses.is_dataclass(annotation) else (None, False)
+    is_dataclass = isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
+    return (annotation, False) if is_dataclass else (None, False)
 
 
 def _describe_type(annotation: Any) -> tuple[str, str | None]:
@@ -381,9 +384,9 @@ def _describe_type(annotation: Any) -> tuple[str, str | None]:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
         text, _ = _describe_type(args[0])
-        ranges = [e for e in args[1:] if isinstance(e, m.Range)]
-        allowed = "; ".join(f"{r.low} to {r.high}" + (f" ({r.why})" if r.why else "") for r in ranges)
-        return text, allowed or None
+        ranges = [e for e in args[1:] if isinstance(e, Range)]
+        bounds = "; ".join(f"{r.low} to {r.high}" + (f" ({r.why})" if r.why else "") for r in ranges)
+        return text, bounds or None
     if origin in (Union, types.UnionType):
         real = [a for a in args if a is not type(None)]
         return _describe_type(real[0]) if len(real) == 1 else (" or ".join(
@@ -401,10 +404,10 @@ def _describe_type(annotation: Any) -> tuple[str, str | None]:
     return {str: "text", bool: "true or false", int: "whole number"}.get(annotation, str(annotation)), None
 
 
-def _default(cls: type, field: dataclasses.Field) -> str | None:
+def _default(cls: type, field: dataclasses.Field[Any]) -> str | None:
     if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
         return None
-    if field.default is dataclasses.MISSING:
+    if field.default_factory is not dataclasses.MISSING:  # (and no default)
         value = field.default_factory()
         return "the defaults below" if dataclasses.is_dataclass(value) else f"`{_inline(value)}`"
     if field.default is None:
@@ -417,7 +420,8 @@ def _inline(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
 
 
-def _walk(cls: type, prefix: str):
+def _walk(cls: type, prefix: str) -> Iterator[tuple[str, type, dataclasses.Field[Any], Any,
+                                                   str | None, type | None]]:
     hints = get_type_hints(cls, include_extras=True)
     comments = _field_comments(cls)
     for field in dataclasses.fields(cls):
@@ -433,7 +437,8 @@ def _walk(cls: type, prefix: str):
 
 
 # ----------------------------------------------------------------------------- examples from fuel.yaml
-def _first_uses(data: Any, location: KeyPath, pattern: tuple[str, ...], found: dict) -> None:
+def _first_uses(data: Any, location: KeyPath, pattern: tuple[str, ...],
+                found: dict[str, Example]) -> None:
     """Record, per reference key, the first mapping of fuel.yaml that sets it."""
     if isinstance(data, list):
         for i, item in enumerate(data):
@@ -489,6 +494,7 @@ def _dump(value: Any) -> str:
 
 
 def _example_text(entry: Entry) -> str:
+    assert entry.example is not None, "render_entry: only entries with an example"
     if entry.example.shown is not None:
         return _dump(entry.example.shown)
     value = entry.example.patch[entry.name]

@@ -106,7 +106,8 @@ def apply_release(rendered: RenderedPackage, release: Release, history: list[Rel
 
 
 def assign_releases(rendered: dict[str, RenderedPackage],
-                    fetched: dict[str, FetchedSource | None], floors: dict[str, tuple[str, str]],
+                    fetched: dict[str, FetchedSource | None],
+                    floors: dict[str, tuple[str, str | None]],
                     history_file: Path, packager: str) -> dict[str, Release]:
     """Decide and apply every package's release; returns the releases (new ones to record)."""
     history = load_history(history_file)
@@ -114,7 +115,9 @@ def assign_releases(rendered: dict[str, RenderedPackage],
     decided = {}
     for name, item in rendered.items():
         version, floor = floors[name]
-        source = fetched[name].sha256 if fetched.get(name) else "-"
+        assert floor is not None, "load_manifest fills in the default release"
+        fetched_source = fetched.get(name)
+        source = fetched_source.sha256 if fetched_source else "-"
         past = history.get(name, [])
         release, _ = next_release(past, version, floor, source, content_parts(item), today)
         apply_release(item, release, past, packager)
@@ -152,7 +155,7 @@ def _bumped(release: str) -> str:
     return f"{release}.1"
 
 
-def _release_key(release: str) -> tuple:
+def _release_key(release: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in release.split("."))
 
 

@@ -14,6 +14,7 @@ import posixpath
 import re
 import shlex
 import shutil
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,7 @@ class SourceFile:
     filename: str
     value: str = ""  # what the SourceN: line says (a URL or macro); the file name if empty
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.value:
             object.__setattr__(self, "value", self.filename)
 
@@ -146,7 +147,7 @@ def render_all(manifest: Manifest, target: TargetProfile, build_root: Path,
 
 def render_package(env: jinja2.Environment, manifest: Manifest, package: Package,
                    target: TargetProfile, build_root: Path, internal: set[str],
-                   not_on_target: set[str] = frozenset()) -> RenderedPackage:
+                   not_on_target: AbstractSet[str] = frozenset()) -> RenderedPackage:
     layout = BuildLayout(build_root)
     specs_dir, sources_dir = layout.specs, layout.sources(package.name)
     specs_dir.mkdir(parents=True, exist_ok=True)
@@ -181,7 +182,7 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
                         location=f"{exc.filename or exc.name}:{exc.lineno}") from None
     except jinja2.TemplateNotFound as exc:
         raise UserError(f"no template for kind '{package.kind}' ({exc.name})",
-                        f"create {SPECS_DIR / exc.name}") from None
+                        f"create {SPECS_DIR}/{exc.name}") from None
     except jinja2.UndefinedError as exc:
         raise UserError(f"template error while rendering {package.name}: {exc.message}",
                         f"check the templates in {SPECS_DIR}") from None
@@ -245,8 +246,11 @@ def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Pa
     if package.logrotate:
         files[f"{package.name}.logrotate"] = units.render_logrotate(package).encode()
     for index, config in enumerate(package.config_files):
-        content = (config.content.encode() if config.content is not None
-                   else (manifest.root / config.source).read_bytes())
+        if config.content is not None:
+            content = config.content.encode()
+        else:
+            assert config.source is not None, "load_manifest: exactly one of source and content"
+            content = (manifest.root / config.source).read_bytes()
         files[_config_source_name(index, config.dest)] = content
     for index, item in enumerate(package.install):
         if item.content is not None:
@@ -324,6 +328,7 @@ def _context(manifest: Manifest, package: Package, target: TargetProfile,
 def _source0(package: Package, target: TargetProfile) -> SourceFile:
     """Source0 as the distribution writes it: the upstream URL where there is one to download."""
     source, filename = package.source, source_filename(package)
+    assert source is not None, "_context: only packages with a source"
     if source.pypi and target.scriptlets != "suse":
         # python-srpm-macros' %pypi_source gives the sdist's URL on the package index
         version = source.version or package.version
@@ -338,7 +343,9 @@ def _source0(package: Package, target: TargetProfile) -> SourceFile:
 def _readme_files(manifest: Manifest, package: Package) -> list[str]:
     """The README files at the top of an in-repository source tree (upstream sdists are opened
     only at build time, so theirs are not known here)."""
-    if not in_manifest_repository(manifest, package) or package.source.path is None:
+    if package.source is None or package.source.path is None:
+        return []
+    if not in_manifest_repository(manifest, package):
         return []
     tree = manifest.root / package.source.path
     return sorted(p.name for p in tree.glob("README*") if p.is_file())
@@ -347,6 +354,7 @@ def _readme_files(manifest: Manifest, package: Package) -> list[str]:
 def _source_note(package: Package, own: bool) -> str | None:
     """How buildtool made Source0 when no upstream URL gives it (Fedora asks for the recipe)."""
     source = package.source
+    assert source is not None, "_context: only packages with a source"
     if source.git:
         return f"Source0 is `git archive` of {source.git} at {source.ref} (made by buildtool)"
     if source.generated is not None:
@@ -375,6 +383,7 @@ def _map_deps(deps: list[str], target: TargetProfile, internal: set[str], owner:
     mapped = []
     for dep in deps:
         match = DEP_RE.match(dep)
+        assert match is not None, "load_manifest validated it"
         name, constraint = match.group(1), (match.group(2) or "")
         if name in internal:
             mapped.append(dep)
@@ -388,7 +397,7 @@ def _map_deps(deps: list[str], target: TargetProfile, internal: set[str], owner:
 
 
 def _requires(manifest: Manifest, package: Package, target: TargetProfile,
-              internal: set[str], not_on_target: set[str]) -> list[str]:
+              internal: set[str], not_on_target: AbstractSet[str]) -> list[str]:
     requires = _map_deps(package.requires, target, internal, package.name)
     if package.requires_all_packages:
         others = [name for name in sorted(manifest.packages)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -101,7 +102,7 @@ def write_release_files(out: Path, config: RepoConfig, target: TargetProfile, ba
     return written
 
 
-def _render(directory: Path, template: str, **context) -> str:
+def _render(directory: Path, template: str, **context: Any) -> str:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(directory)),
                                      undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from .build import PackageOutcome
@@ -51,15 +51,15 @@ class Reporter:
         self.total, self.done, self.running = total, 0, []
         self.info(f"building {total} package(s) for {target}")
 
-    def event(self, kind: str, payload) -> None:
+    def event(self, kind: str, payload: PackageOutcome | str) -> None:
         from .build import BUILT, CACHED, FAILED  # on use: commands that build nothing skip it
 
-        if kind == "start":
+        if isinstance(payload, str):  # kind "start": the package's name
             self.running.append(payload)
             if not self.live and self.verbose:
                 self.info(f"  start    {payload}")
-        else:
-            outcome: PackageOutcome = payload
+        else:  # kind "done"
+            outcome = payload
             self.done += 1
             if outcome.name in self.running:
                 self.running.remove(outcome.name)
@@ -116,7 +116,7 @@ def silent() -> Reporter:
     return Reporter(io.StringIO())
 
 
-def outcome_json(outcome: PackageOutcome) -> dict:
+def outcome_json(outcome: PackageOutcome) -> dict[str, Any]:
     return {"status": outcome.status, "seconds": round(outcome.seconds, 3),
             "rpms": [str(p) for p in outcome.rpms], "log": str(outcome.log) if outcome.log else None,
             "reason": outcome.reason or None,
@@ -126,7 +126,7 @@ def outcome_json(outcome: PackageOutcome) -> dict:
 JSON_SCHEMA_VERSION = 2  # of every --json document; bump on an incompatible change
 
 
-def write_json(summary: dict, stream: TextIO = sys.stdout) -> None:
+def write_json(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
     document = {"schema_version": JSON_SCHEMA_VERSION, **summary}
     json.dump(document, stream, indent=2, default=lambda value: str(value)
               if isinstance(value, Path) else value)

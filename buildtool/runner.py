@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import Any
+from typing import Any, Literal, overload
 
 FIXED_LOCALE = {"LC_ALL": "C.UTF-8", "LANGUAGE": ""}
 
@@ -21,20 +21,32 @@ def environment(env: dict[str, str] | None = None) -> dict[str, str]:
     return dict(env) if env is not None else {**os.environ, **FIXED_LOCALE}
 
 
-def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
+# text=True gives str output, else bytes: the overloads let mypy tell them apart.
+@overload
+def run(args: list[str], *, text: Literal[True], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    ...
+
+
+@overload
+def run(args: list[str], *, text: Literal[False] = False,
+        **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    ...
+
+
+def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
     """subprocess.run with the policy; the same keyword arguments."""
     _refuse_shell(args, kwargs)
     kwargs["env"] = environment(kwargs.get("env"))
     return subprocess.run(args, **kwargs)  # noqa: S603 - argument list, policy applied
 
 
-def popen(args: list[str], **kwargs: Any) -> subprocess.Popen:
+def popen(args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
     """subprocess.Popen with the policy, for the few callers that stream."""
     _refuse_shell(args, kwargs)
     kwargs["env"] = environment(kwargs.get("env"))
     return subprocess.Popen(args, **kwargs)  # noqa: S603
 
 
-def _refuse_shell(args: list[str], kwargs: dict) -> None:
+def _refuse_shell(args: list[str], kwargs: dict[str, Any]) -> None:
     if kwargs.get("shell") or isinstance(args, str):
         raise ValueError("buildtool runs programs from argument lists only, never a shell")

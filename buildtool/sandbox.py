@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,7 @@ class Sandbox:
             _chown_tree(tree, os.getuid(), os.getgid())
 
 
-def create(enabled: bool, warn) -> Sandbox | None:
+def create(enabled: bool, warn: Callable[[str], None]) -> Sandbox | None:
     """The sandbox for this run, or None (with a warning) when the user opted out."""
     if not enabled:
         warn(NO_SANDBOX_WARNING)

@@ -39,11 +39,14 @@ class SchemaError(UserError):
         self.path = path
 
 
-def build(cls: type, data: Any, path: KeyPath, positions: Positions) -> Any:
+T = typing.TypeVar("T")
+
+
+def build(cls: type[T], data: Any, path: KeyPath, positions: Positions) -> T:
     """Build an instance of dataclass `cls` from `data`, checking keys and types recursively."""
     if not isinstance(data, dict):
         raise SchemaError(positions, path, f"expected a mapping, got {_describe(data)}")
-    hints, fields = _schema_of(cls)
+    hints, fields = _schema_of(cls)  # type: ignore[arg-type]  # mypy#20409: type[T] is hashable
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
@@ -60,7 +63,7 @@ def build(cls: type, data: Any, path: KeyPath, positions: Positions) -> Any:
 
 
 @functools.cache
-def _schema_of(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+def _schema_of(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
     hints = get_type_hints(cls, include_extras=True)
     return hints, {f.name: f for f in dataclasses.fields(cls) if f.init}
 
@@ -112,7 +115,7 @@ def convert(annotation: Any, value: Any, path: KeyPath, positions: Positions) ->
             raise TypeError(f"schema keys must be str, not {key_type!r}")  # a bug in the schema
         # keys are always the text written (yamlpos); the path's YAML flags belong to the value
         return {str(k): convert(value_type, v, path + (k,), positions) for k, v in value.items()}
-    if dataclasses.is_dataclass(annotation):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return build(annotation, value, path, positions)
     if annotation is str:
         if path in positions.not_text:  # 1.10, 0644, yes, 1e3: YAML does not read the text written

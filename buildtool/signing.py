@@ -24,7 +24,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from . import gpg, keyhome, runner
 from .errors import EXIT_USAGE, StageFailed, UserError
@@ -113,7 +113,7 @@ def prepare(config: SigningConfig) -> Signer | None:
 class SigningSession:
     """This side of the pipe to the signing process."""
 
-    def __init__(self, process: subprocess.Popen):
+    def __init__(self, process: subprocess.Popen[str]):
         self.process = process
         self.fingerprint = ""
         self.public_key = ""
@@ -136,6 +136,7 @@ class SigningSession:
     def close(self, interrupt: bool = False) -> None:
         """End of input (or SIGTERM when interrupted): the process removes its private
         directory and agent, then exits."""
+        assert self.process.stdin is not None, "started with stdin=PIPE"
         try:
             self.process.stdin.close()
         except BrokenPipeError:
@@ -148,7 +149,8 @@ class SigningSession:
             self.process.terminate()  # SIGTERM: it still cleans up
             self.process.wait()
 
-    def _ask(self, request: dict) -> dict:
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin and self.process.stdout, "started with stdin, stdout=PIPE"
         try:
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
@@ -158,7 +160,7 @@ class SigningSession:
         if not line:
             raise StageFailed(f"the signing process ended unexpectedly (status "
                               f"{self.process.wait()})", "the previous snapshot is still current")
-        reply = json.loads(line)
+        reply: dict[str, Any] = json.loads(line)
         if "error" in reply:
             kind = UserError if reply.get("status") == EXIT_USAGE else StageFailed
             raise kind(reply["error"], reply.get("hint"))

@@ -25,7 +25,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from types import FrameType
+from typing import Any, TextIO
 
 from . import gpg, keyhome, runner
 from .errors import StageFailed, UserError
@@ -77,7 +78,7 @@ def serve(requests: TextIO, replies: TextIO, private: Path) -> None:
             try:
                 if "open" in request:
                     keyring = open_keyring(request["open"], private)
-                    reply = {"fingerprint": keyring.fingerprint,
+                    reply: dict[str, Any] = {"fingerprint": keyring.fingerprint,
                              "public_key": gpg.export_public(keyring.home, keyring.fingerprint)}
                 elif keyring is None:
                     raise UserError("the signing process was asked to sign before opening a key")
@@ -95,7 +96,7 @@ def serve(requests: TextIO, replies: TextIO, private: Path) -> None:
             keyhome.stop_agent(keyring.home)
 
 
-def open_keyring(request: dict, private: Path) -> Keyring:
+def open_keyring(request: dict[str, Any], private: Path) -> Keyring:
     passphrase = request.get("passphrase")
     home = keyhome.gnupghome(private)
     if request.get("key_file"):
@@ -174,7 +175,7 @@ def _passphrase_file(passphrase: str | None, private: Path) -> Path | None:
     return path
 
 
-def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a tool in its own process group, which dies with it if we are interrupted."""
     process = runner.popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env,
@@ -196,7 +197,7 @@ def _hold_for_tests() -> None:
             time.sleep(0.1)
 
 
-def _terminate(number, frame) -> None:
+def _terminate(number: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 

@@ -55,7 +55,9 @@ class Primary:
         start = self.text.find(needle)
         while start >= 0:
             package = self.text.rfind(b"<package ", 0, start)
-            hrefs.append(unescape(PRIMARY_LOCATION.search(self.text, package).group(1).decode()))
+            location = PRIMARY_LOCATION.search(self.text, package)
+            assert location is not None, "_primary matched every package's location"
+            hrefs.append(unescape(location.group(1).decode()))
             start = self.text.find(needle, start + 1)
         return hrefs
 
@@ -110,13 +112,28 @@ def _repomd_entries(snapshot: Path) -> list[tuple[str, str, str, str]]:
         root = ET.parse(snapshot / "repodata" / "repomd.xml").getroot()
         entries = []
         for data in root.iter(f"{REPO}data"):
-            checksum = data.find(f"{REPO}checksum")
-            entries.append((data.get("type"), data.find(f"{REPO}location").get("href"),
-                            checksum.get("type"), checksum.text))
+            checksum, location = _child(data, "checksum"), _child(data, "location")
+            entries.append((_given(data.get("type"), "data type"),
+                            _given(location.get("href"), "location href"),
+                            _given(checksum.get("type"), "checksum type"),
+                            _given(checksum.text, "checksum")))
         return entries
-    except (OSError, ET.ParseError, AttributeError) as error:
+    except (OSError, ET.ParseError, ValueError) as error:
         raise refuse(snapshot, f"repodata/repomd.xml is unreadable ({error})",
                      f"is the disk full? {UNCHANGED}") from None
+
+
+def _child(data: ET.Element, name: str) -> ET.Element:
+    child = data.find(f"{REPO}{name}")
+    if child is None:
+        raise ValueError(f"a {name} is missing")
+    return child
+
+
+def _given(value: str | None, what: str) -> str:
+    if value is None:
+        raise ValueError(f"a {what} is missing")
+    return value
 
 
 def _primary(snapshot: Path, primary: Path) -> Primary:
@@ -125,7 +142,10 @@ def _primary(snapshot: Path, primary: Path) -> Primary:
     must match the document's own `packages` attribute, so an unknown layout is refused."""
     try:
         text = gzip.decompress(primary.read_bytes())
-        declared = int(PRIMARY_COUNT.search(text).group(1))
+        count = PRIMARY_COUNT.search(text)
+        if count is None:
+            raise ValueError("no packages count")
+        declared = int(count.group(1))
     except (OSError, EOFError, AttributeError, ValueError) as error:
         raise refuse(snapshot, f"{primary.relative_to(snapshot)} is unreadable ({error})",
                      f"is the disk full? {UNCHANGED}") from None
@@ -196,6 +216,7 @@ def _file_in_rpm(rpm: Path, path: str) -> str:
                                stderr=subprocess.DEVNULL)
     cpio = runner.run(["cpio", "-i", "--quiet", "--to-stdout", f".{path}"],
                           stdin=payload.stdout, capture_output=True)
+    assert payload.stdout is not None, "stdout=PIPE"
     payload.stdout.close()
     if payload.wait() != 0 or cpio.returncode != 0:
         raise StageFailed(f"cannot read {path} from {rpm.name}: {last_line(cpio.stderr.decode())}")

@@ -25,8 +25,10 @@ import tempfile
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TypeVar
 
 from . import runner
 from .archives import unsafe_members
@@ -36,6 +38,7 @@ from .sandbox import Sandbox
 from .tooloutput import last_line
 
 SKIPPED_NAMES = {".git", "__pycache__", ".tox", ".venv", ".pytest_cache"}
+ArchiveT = TypeVar("ArchiveT", bound=Path | IO[bytes])  # a file by its path, or an open one
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class FetchedSource:
 
 def source_filename(package: Package) -> str:
     source = package.source
+    assert source is not None, "called for packages with a source"
     if source.filename:
         return source.filename
     if source.pypi:
@@ -60,6 +64,7 @@ def source_filename(package: Package) -> str:
 
 def unpack_dir(package: Package) -> str:
     source = package.source
+    assert source is not None, "called for packages with a source"
     if source.unpack_dir:
         return source.unpack_dir
     if source.pypi:
@@ -108,11 +113,14 @@ def fetch(package: Package, manifest_root: Path, cache: Lookaside, dest_dir: Pat
 
     A `generated` source is the directory `generated_dir` that an earlier step wrote."""
     source = package.source
+    assert source is not None, "called for packages with a source"
     filename = source_filename(package)
     dest = dest_dir / filename
-    epoch = commit = None
+    epoch: int | None = None
+    commit: str | None = None
     if source.path is not None or source.generated is not None:
-        directory = generated_dir if source.generated else manifest_root / source.path
+        directory = manifest_root / source.path if source.path is not None else generated_dir
+        assert directory is not None, "fetch_sources writes the generated files first"
         data = deterministic_tarball(directory, unpack_dir(package),
                                      package.source_date_epoch or 0, package.name)
         digest = _store_bytes(cache, filename, data)
@@ -124,6 +132,7 @@ def fetch(package: Package, manifest_root: Path, cache: Lookaside, dest_dir: Pat
         digest = _store_bytes(cache, filename, data)
         _write_bytes(dest, data)
     else:
+        assert source.sha256 is not None, "load_manifest: pypi and url sources are pinned"
         digest = source.sha256
         cached = cache.find(digest, filename) or _download(package, filename, cache, sandbox)
         copy_verified(cached, dest, digest)
@@ -150,7 +159,7 @@ def copy_verified(cached: Path, dest: Path, digest: str) -> None:
     tmp.replace(dest)
 
 
-def refuse_unsafe_archive(archive, what: str, hint: str) -> None:
+def refuse_unsafe_archive(archive: Path | IO[bytes], what: str, hint: str) -> None:
     """Raise if an archive (a path or a file object) would write or point outside its tree."""
     problems = archive_problems(archive)
     if problems:
@@ -159,10 +168,11 @@ def refuse_unsafe_archive(archive, what: str, hint: str) -> None:
                           hint)
 
 
-def archive_problems(archive) -> list[str]:
+def archive_problems(archive: Path | IO[bytes]) -> list[str]:
     """'name: why' for each unsafe member of a tar or zip archive; [] for other files."""
     try:
-        tar = (tarfile.open(fileobj=_rewound(archive), mode="r:*") if hasattr(archive, "read")
+        tar = (tarfile.open(fileobj=_rewound(archive), mode="r:*")
+               if not isinstance(archive, Path)
                else tarfile.open(archive, mode="r:*"))
     except tarfile.TarError:
         tar = None
@@ -178,7 +188,7 @@ def archive_problems(archive) -> list[str]:
     return []  # not an archive: a plain file source
 
 
-def _rewound(archive):
+def _rewound(archive: ArchiveT) -> ArchiveT:
     if hasattr(archive, "seek"):
         archive.seek(0)
     return archive
@@ -194,7 +204,7 @@ def _kind(member: tarfile.TarInfo) -> str:
     return "special"
 
 
-def _zip_members(zipped: zipfile.ZipFile):
+def _zip_members(zipped: zipfile.ZipFile) -> Iterator[tuple[str, str, str]]:
     for info in zipped.infolist():
         if (info.external_attr >> 16) & 0o170000 == 0o120000:
             yield info.filename.rstrip("/"), "symlink", zipped.read(info).decode(errors="replace")
@@ -228,7 +238,7 @@ def deterministic_tarball(directory: Path, prefix: str, mtime: int, package: str
     return buffer.getvalue()
 
 
-def _walk_sorted(directory: Path):
+def _walk_sorted(directory: Path) -> Iterator[Path]:
     for entry in sorted(directory.iterdir(), key=lambda p: p.name):
         if entry.name in SKIPPED_NAMES or entry.suffix == ".pyc":
             continue
@@ -281,6 +291,7 @@ def _store_bytes(cache: Lookaside, filename: str, data: bytes) -> str:
 def _fetch_git(package: Package, cache: Lookaside) -> tuple[bytes, int, str]:
     """The .tar.gz of the source's ref, the commit time and the commit id the ref resolved to."""
     source = package.source
+    assert source is not None and source.git is not None, "called for git sources"
     mirror = cache.root.parent / "git" / hashlib.sha256(source.git.encode()).hexdigest()[:16]
     git = shutil.which("git")
     if git is None:
@@ -315,6 +326,7 @@ def _fetch_git(package: Package, cache: Lookaside) -> tuple[bytes, int, str]:
 def _download(package: Package, filename: str, cache: Lookaside, sandbox: Sandbox | None) -> Path:
     """Download a pinned source, verify its checksum and store it; return the cached path."""
     source = package.source
+    assert source is not None and source.sha256 is not None, "load_manifest: pinned sources"
     workdir = Path(tempfile.mkdtemp(prefix="buildtool-fetch-"))
     how = (f"place the file with sha256 {source.sha256} at "
            f"{cache.root / 'sha256' / source.sha256 / filename}")
@@ -329,6 +341,7 @@ def _download(package: Package, filename: str, cache: Lookaside, sandbox: Sandbo
                                   f"{reason}", how)
             downloaded = files[0]
         else:
+            assert source.url is not None, "load_manifest: a source is pypi or url here"
             downloaded = workdir / filename
             try:
                 with urllib.request.urlopen(source.url, timeout=60) as response, \
@@ -347,7 +360,8 @@ def _download(package: Package, filename: str, cache: Lookaside, sandbox: Sandbo
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _pip_download(requirement: str, workdir: Path, sandbox: Sandbox | None):
+def _pip_download(requirement: str, workdir: Path,
+                  sandbox: Sandbox | None) -> subprocess.CompletedProcess[str]:
     """`pip download` of an sdist: pip runs the sdist's own setup code to read its metadata, so
     it runs sandboxed (with network: it is a download), writing only into `workdir`."""
     args = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from yaml.composer import Composer
@@ -27,7 +27,7 @@ from yaml.scanner import Scanner
 
 from .errors import UserError
 
-KeyPath = tuple  # e.g. ("packages", "nailgun", "services", 0, "user")
+KeyPath = tuple[str | int, ...]  # e.g. ("packages", "nailgun", "services", 0, "user")
 
 MAX_BYTES = 4 * 1024 * 1024  # fuel.yaml is 16 KiB; a 1000-package manifest about 0.6 MiB
 MAX_DEPTH = 32  # nesting levels, after alias expansion; the manifest schema needs 6
@@ -126,24 +126,26 @@ def _syntax_error(exc: yaml.YAMLError, text: str, name: str) -> UserError:
 class _BoundedComposer(Composer):
     """PyYAML's composer plus the bounds: depth, expanded node count, aliases, tags."""
 
+    peek_event: Callable[[], Any]  # the parser's (a sibling base class), untyped in the stubs
+
     def __init__(self, name: str):
         super().__init__()
         self._name = name
         self._depth = 0
         self._nodes = 0  # nodes composed so far, each alias counting as the nodes it stands for
         self._aliases = 0
-        self._anchor_sizes: dict[str, int] = {}
+        self._anchor_sizes: dict[str | None, int] = {}  # the stubs allow an alias without anchor
 
-    def _refuse(self, message: str, hint: str, mark) -> UserError:
+    def _refuse(self, message: str, hint: str, mark: Any) -> UserError:  # Python or C Mark
         return UserError(message, hint, location=f"{self._name}:{mark.line + 1}:{mark.column + 1}")
 
-    def _count(self, nodes: int, mark) -> None:
+    def _count(self, nodes: int, mark: Any) -> None:
         self._nodes += nodes
         if self._nodes > MAX_NODES:
             raise self._refuse(f"more than {MAX_NODES} values (after expanding aliases)",
                                "a manifest does not need this many; is it a YAML bomb?", mark)
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             self._aliases += 1
@@ -205,7 +207,7 @@ else:
 class _Converter:
     """Node graph -> plain data, recording positions; one loader's constructors for all scalars."""
 
-    def __init__(self, loader: _BoundedLoader, positions: Positions):
+    def __init__(self, loader: SafeConstructor, positions: Positions):
         self.loader = loader
         self.positions = positions
 
@@ -223,6 +225,7 @@ class _Converter:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, path + (index,)) for index, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)  # the third and last kind of node
         return self._scalar(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:

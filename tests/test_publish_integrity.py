@@ -118,6 +118,23 @@ def test_a_tampered_rpm_is_refused(tmp_path, rpms, monkeypatch, which):
     assert_refused_and_current_kept(dist, good.snapshot)
 
 
+@pytest.mark.parametrize("attribute", ['<location href="', '<checksum type="'])
+def test_a_repomd_entry_without_its_location_or_checksum_type_is_refused(tmp_path, rpms,
+                                                                           monkeypatch, attribute):
+    """Found by mypy: a missing attribute in repomd.xml was a TypeError traceback."""
+    dist = tmp_path / "dist"
+    good = publish.publish([rpms["fuel"], rpms["demo1"]], dist, "el9")
+
+    def drop_attribute(staging):
+        repomd = staging / "repodata" / "repomd.xml"
+        renamed = attribute.replace(" ", " x-")  # <location x-href="...": the href is gone
+        replace_file(repomd, repomd.read_bytes().replace(attribute.encode(), renamed.encode(), 1))
+    damage_after_createrepo(monkeypatch, drop_attribute)
+    with pytest.raises(StageFailed, match=r"repodata/repomd.xml is unreadable \(.* is missing\)"):
+        publish.publish([rpms["fuel"], rpms["demo2"]], dist, "el9")
+    assert_refused_and_current_kept(dist, good.snapshot)
+
+
 def test_an_rpm_missing_from_disk_is_refused(tmp_path, rpms, monkeypatch):
     dist = tmp_path / "dist"
     damage_after_createrepo(monkeypatch, lambda s: (s / "Packages" / rpms["fuel"].name).unlink())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import UserError
 from ..sandbox import Sandbox
@@ -14,8 +17,9 @@ from .rpmbuild import RpmbuildBackend
 BACKENDS = {"mock": MockBackend, "rpmbuild": RpmbuildBackend}
 
 
-def select_backend(name: str, *, warn=lambda message: print(message, file=sys.stderr),
-                   sandbox: Sandbox | None = None, farm: dict | None = None) -> Backend:
+def select_backend(name: str, *,
+                   warn: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+                   sandbox: Sandbox | None = None, farm: dict[str, Any] | None = None) -> Backend:
     """`auto` picks mock where it is installed, else host rpmbuild with a one-line warning.
     `farm`: the build farms' options by backend name (see farm_options).
 
@@ -24,12 +28,11 @@ def select_backend(name: str, *, warn=lambda message: print(message, file=sys.st
     if name in ("copr", "koji"):
         # imported on use: their client libraries are optional
         if name == "copr":
-            from .copr import CoprBackend as farm_backend
-            from .copr import CoprOptions as farm_defaults
+            from .copr import CoprBackend, CoprOptions
+            backend: Backend = CoprBackend((farm or {}).get(name) or CoprOptions(), say=warn)
         else:
-            from .koji import KojiBackend as farm_backend
-            from .koji import KojiOptions as farm_defaults
-        backend = farm_backend((farm or {}).get(name) or farm_defaults(), say=warn)
+            from .koji import KojiBackend, KojiOptions
+            backend = KojiBackend((farm or {}).get(name) or KojiOptions(), say=warn)
         backend.check_available()
         return backend
     if name == "auto":
@@ -51,7 +54,7 @@ __all__ = ["Backend", "BuildRequest", "BuildResult", "select_backend", "BACKENDS
            "farm_options"]
 
 
-def farm_options(args) -> dict:
+def farm_options(args: argparse.Namespace) -> dict[str, Any]:
     """The build farms' options by backend name, from the command line (cli.add_farm_options)."""
     from .copr import CoprOptions
     from .koji import KojiOptions

@@ -23,7 +23,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from ..build import (
     BUILT,
@@ -74,9 +74,10 @@ def waves(graph: Graph, names: list[str]) -> list[list[str]]:
     return [sorted(name for name in level if level[name] == i) for i in range(count)]
 
 
-def wave_options(chroot: str, previous_wave: int | None, first_in_wave: int | None) -> dict:
+def wave_options(chroot: str, previous_wave: int | None,
+                 first_in_wave: int | None) -> dict[str, Any]:
     """Copr build options that put a build into its wave's batch."""
-    options: dict = {"chroots": [chroot]}
+    options: dict[str, Any] = {"chroots": [chroot]}
     if first_in_wave is not None:
         options["with_build_id"] = first_in_wave
     elif previous_wave is not None:
@@ -93,10 +94,11 @@ class CoprBackend(Backend):
                  say: Callable[[str], None] = lambda message: print(message, file=sys.stderr)):
         self.options = options
         self.say = say
-        self.client = None
-        self.config: dict = {}
+        self.client: Any = None  # copr.v3.Client (untyped)
+        self.config: dict[str, Any] = {}
         self.owner, self.project = "", ""
-        self.builds: dict[str, dict[str, dict]] = {}  # target -> package -> build id, state, URLs
+        # target -> package -> build id, state, URLs
+        self.builds: dict[str, dict[str, dict[str, Any]]] = {}
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -136,15 +138,16 @@ class CoprBackend(Backend):
             raise UserError(f"Copr project {self.options.project} has no chroot {chroot} "
                             f"(target {target.name})", "add --create-project to enable it")
 
-    def _get_project(self) -> dict | None:
+    def _get_project(self) -> dict[str, Any] | None:
         try:
             with copr_errors("reading the project"):
                 return dict(self.client.project_proxy.get(self.owner, self.project))
         except NotOnCopr:
             return None
 
-    def _configure_project(self, project: dict | None, target: TargetProfile) -> None:
+    def _configure_project(self, project: dict[str, Any] | None, target: TargetProfile) -> None:
         chroot = chroot_of(target)
+        assert target.copr is not None, "chroot_of refuses a target without copr settings"
         with copr_errors(f"configuring project {self.options.project}"):
             if project is None:
                 self.client.project_proxy.add(
@@ -161,7 +164,7 @@ class CoprBackend(Backend):
 
     # --- the primitives -----------------------------------------------------------------------
 
-    def submit(self, srpm: Path, options: dict) -> int:
+    def submit(self, srpm: Path, options: dict[str, Any]) -> int:
         with copr_errors(f"submitting {srpm.name}"):
             build = self.client.build_proxy.create_from_file(self.owner, self.project, str(srpm),
                                                              buildopts=dict(options))
@@ -169,7 +172,7 @@ class CoprBackend(Backend):
 
     def state(self, build_id: int) -> str:
         with copr_errors(f"reading build {build_id}"):
-            return self.client.build_proxy.get(build_id)["state"]
+            return str(self.client.build_proxy.get(build_id)["state"])
 
     def result_url(self, build_id: int, chroot: str) -> str:
         with copr_errors(f"reading build {build_id} in {chroot}"):
@@ -251,7 +254,7 @@ class CoprBackend(Backend):
         """With --no-download, where the packages are served instead of a local publish."""
         return None if self.options.download else self.repo_file_url(target)
 
-    def run_summary(self, target: TargetProfile) -> dict:
+    def run_summary(self, target: TargetProfile) -> dict[str, Any]:
         return {"project": self.options.project, "chroot": chroot_of(target),
                 "repo_file": self.repo_file_url(target), "downloaded": self.options.download,
                 "builds": self.builds.get(target.name, {})}
@@ -261,6 +264,7 @@ class CoprBackend(Backend):
     def build(self, request: BuildRequest) -> BuildResult:
         """One SRPM, one Copr build, waited for; the graph goes through build_graph instead."""
         chroot = chroot_of(request.target)
+        assert request.srpm is not None, "needs_srpm: the SRPM step ran"
         build_id = self.submit(request.srpm, wave_options(chroot, None, None))
         try:
             while (state := self.state(build_id)) not in FINAL_STATES:
@@ -287,8 +291,11 @@ class CoprBackend(Backend):
 class GraphRun(FarmRun):
     """One target's graph on Copr: reuse what is built, submit the rest in waves, wait."""
 
+    backend: CoprBackend
+
     def __init__(self, backend: CoprBackend, graph: Graph, target: TargetProfile,
-                 layout: BuildLayout, keys: dict[str, str], on_event) -> None:
+                 layout: BuildLayout, keys: dict[str, str],
+                 on_event: Callable[[str, PackageOutcome | str], None]) -> None:
         super().__init__(backend, graph, target, layout, keys, on_event)
         self.chroot = chroot_of(target)
 
@@ -449,7 +456,7 @@ class GraphRun(FarmRun):
         entry = self.builds.setdefault(name, {})
         entry.update(build_id=build_id, state=state, url=self.backend.build_page(build_id))
 
-    def _farm(self, build_id: int) -> dict:
+    def _farm(self, build_id: int) -> dict[str, Any]:
         return {"project": self.backend.options.project, "chroot": self.chroot,
                 "build_id": build_id}
 
@@ -465,7 +472,7 @@ class NotOnCopr(StageFailed):
 
 
 @contextmanager
-def copr_errors(what: str):
+def copr_errors(what: str) -> Iterator[None]:
     """The client library's and the network's errors as one line, exit status 1."""
     import requests
     from copr.v3 import CoprException, CoprNoResultException
@@ -480,15 +487,16 @@ def copr_errors(what: str):
         raise StageFailed(f"Copr: {what}: {error}") from None
 
 
-def read_record(layout: BuildLayout, name: str) -> dict:
+def read_record(layout: BuildLayout, name: str) -> dict[str, Any]:
     try:
-        return json.loads(layout.state(name).read_text())
+        record: dict[str, Any] = json.loads(layout.state(name).read_text())
+        return record
     except (OSError, ValueError):
         return {}
 
 
-def write_record(layout: BuildLayout, name: str, key: str, rpms: list[Path], farm: dict,
-                 section: str = "copr") -> None:
+def write_record(layout: BuildLayout, name: str, key: str, rpms: list[Path],
+                 farm: dict[str, Any], section: str = "copr") -> None:
     """build.py's state file (key, RPMs: `buildtool publish` reads it) plus the farm's build."""
     path = layout.state(name)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,9 @@ submits and waits in its farm's own way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..build import FAILED, SKIPPED, PackageInput, PackageOutcome, build_srpm
@@ -15,10 +17,15 @@ from ..graph import Graph
 from ..layout import BuildLayout
 from ..targets import TargetProfile
 
+if TYPE_CHECKING:  # they import this module
+    from .copr import CoprBackend
+    from .koji import KojiBackend
+
 
 class FarmRun:
-    def __init__(self, backend, graph: Graph, target: TargetProfile, layout: BuildLayout,
-                 keys: dict[str, str], on_event) -> None:
+    def __init__(self, backend: CoprBackend | KojiBackend, graph: Graph, target: TargetProfile,
+                 layout: BuildLayout, keys: dict[str, str],
+                 on_event: Callable[[str, PackageOutcome | str], None]) -> None:
         self.backend, self.graph, self.target, self.layout = backend, graph, target, layout
         self.keys, self.on_event = keys, on_event
         self.outcomes: dict[str, PackageOutcome] = {}

@@ -17,7 +17,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from types import TracebackType
+from typing import Any, Callable, Literal
 
 from ..build import (
     BUILT,
@@ -58,9 +59,10 @@ class KojiBackend(Backend):
                  say: Callable[[str], None] = lambda message: print(message, file=sys.stderr)):
         self.options = options
         self.say = say
-        self.session = None
-        self.config: dict = {}
-        self.builds: dict[str, dict[str, dict]] = {}  # target -> package -> task id, state, URLs
+        self.session: Any = None  # koji.ClientSession (untyped)
+        self.config: dict[str, Any] = {}
+        # target -> package -> task id, state, URLs
+        self.builds: dict[str, dict[str, dict[str, Any]]] = {}
 
     def check_available(self) -> None:
         super().check_available()
@@ -131,20 +133,21 @@ class KojiBackend(Backend):
                 refused.append(task_id)
         return refused
 
-    def built(self, task_id: int) -> dict:
+    def built(self, task_id: int) -> dict[str, Any]:
         with koji_errors(f"reading the build of task {task_id}"):
             builds = self.session.listBuilds(taskID=task_id)
         if len(builds) != 1:
             raise StageFailed(f"Koji task {task_id} closed with {len(builds)} builds",
                               f"see {self.task_page(task_id)}")
-        return builds[0]
+        build: dict[str, Any] = builds[0]
+        return build
 
     def complete(self, nvr: str) -> bool:
         with koji_errors(f"reading build {nvr}"):
             info = self.session.getBuild(nvr)
         return bool(info) and info.get("state") == BUILD_COMPLETE
 
-    def download(self, build: dict, dest: Path) -> list[Path]:
+    def download(self, build: dict[str, Any], dest: Path) -> list[Path]:
         import koji
         import requests
         with koji_errors(f"listing the RPMs of {build['nvr']}"):
@@ -174,7 +177,7 @@ class KojiBackend(Backend):
     def task_page(self, task_id: int) -> str:
         return f"{self.config['weburl'].rstrip('/')}/taskinfo?taskID={task_id}"
 
-    def run_summary(self, target: TargetProfile) -> dict:
+    def run_summary(self, target: TargetProfile) -> dict[str, Any]:
         return {"hub": self.config["server"], "target": self.koji_target(target),
                 "builds": self.builds.get(target.name, {})}
 
@@ -182,6 +185,7 @@ class KojiBackend(Backend):
 
     def build(self, request: BuildRequest) -> BuildResult:
         """One SRPM, one Koji task, waited for; the graph goes through build_graph instead."""
+        assert request.srpm is not None, "needs_srpm: the SRPM step ran"
         task_id = self.submit(request.srpm, self.koji_target(request.target), [])
         try:
             while (state := self.state(task_id)) not in FINAL:
@@ -208,8 +212,11 @@ class KojiBackend(Backend):
 class KojiRun(FarmRun):
     """One target's graph on Koji: reuse what is built, submit what is ready, wait."""
 
+    backend: KojiBackend
+
     def __init__(self, backend: KojiBackend, graph: Graph, target: TargetProfile,
-                 layout: BuildLayout, keys: dict[str, str], on_event) -> None:
+                 layout: BuildLayout, keys: dict[str, str],
+                 on_event: Callable[[str, PackageOutcome | str], None]) -> None:
         super().__init__(backend, graph, target, layout, keys, on_event)
         self.koji_target = backend.koji_target(target)
         self.nvrs: dict[str, str] = {}  # package -> the NVR Koji built (what dependants wait for)
@@ -293,7 +300,7 @@ class KojiRun(FarmRun):
         rpms = self._install(name, build, task_id)
         return PackageOutcome(name, BUILT, seconds, rpms, self.layout.log(name))
 
-    def _install(self, name: str, build: dict, task_id: int) -> list[Path]:
+    def _install(self, name: str, build: dict[str, Any], task_id: int) -> list[Path]:
         final_dir = self.layout.rpms(name)
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=final_dir.parent))
@@ -312,7 +319,7 @@ class KojiRun(FarmRun):
         self._log(name, f"downloaded {', '.join(path.name for path in rpms)}")
         return rpms
 
-def login(session, config: dict) -> None:
+def login(session: Any, config: dict[str, Any]) -> None:  # session: koji.ClientSession
     """koji_cli's activate_session, without its sys.exit on failure."""
     authtype = config.get("authtype")
     if authtype == "noauth":
@@ -344,7 +351,8 @@ class koji_errors:  # noqa: N801 - used as a context manager, like copr_errors
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, error, trace) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> Literal[False]:
         if error is None or isinstance(error, (UserError, KeyboardInterrupt)):
             return False
         import koji

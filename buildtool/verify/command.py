@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import layout, pipeline
 from ..errors import EXIT_FAILED, UserError
@@ -13,15 +14,21 @@ from .nextbuild import build_next_repo
 from .report import print_report, report_json
 from .run import verify_target
 
+if TYPE_CHECKING:
+    import argparse
 
-def lint_config(settings: pipeline.Settings, target) -> Path:
+    from ..report import Reporter
+    from ..targets import TargetProfile
+
+
+def lint_config(settings: pipeline.Settings, target: TargetProfile) -> Path:
     """The target distribution's rpmlint configuration with Fuel's filters on top."""
     return assemble_config(distribution_config(settings.config_root, target),
                            rpmlint_dir(settings.config_root) / "fuel.toml",
                            layout.rpmlint_config_dir(settings.build_dir, target.name))
 
 
-def cmd_verify(args, settings: pipeline.Settings, reporter) -> int:
+def cmd_verify(args: argparse.Namespace, settings: pipeline.Settings, reporter: Reporter) -> int:
     _, targets = pipeline.load(settings)
     if args.repo and len(targets) > 1:
         raise UserError("--repo names one repository but several targets were given",

@@ -43,10 +43,10 @@ class DnfRoot:
             base.append(f"--setopt={repo_id}.gpgcheck=0")
         return [*base, *args]
 
-    def dnf(self, *args: str) -> subprocess.CompletedProcess:
+    def dnf(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run(self.dnf_args(*args))
 
-    def rpm(self, *args: str) -> subprocess.CompletedProcess:
+    def rpm(self, *args: str) -> subprocess.CompletedProcess[str]:
         # No --dbpath: dnf and rpm on this host agree on rpm's own default inside the root.
         return run([require_tool("rpm", "rpm"), "--root", str(self.root), *args])
 
@@ -57,7 +57,7 @@ class DnfRoot:
         return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 
 
-def error_lines(result: subprocess.CompletedProcess) -> list[str]:
+def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
     """The lines of a dnf/rpm run worth showing: errors, problems and scriptlet failures."""
     keys = ("error", "problem", "nothing provides", "scriptlet", "failed", "conflict", "warning:")
     return [line.strip() for line in clean_lines(result.stdout + "\n" + result.stderr)

@@ -15,6 +15,6 @@ class Finding:
     def __str__(self) -> str:
         return f"{self.check}: {self.package}: {self.message}"
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, str]:
         data = {"check": self.check, "package": self.package, "message": self.message}
         return {**data, "requirement": self.requirement} if self.requirement else data

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def lifecycle(current: list[PackageInfo], upcoming: list[PackageInfo] | None,
     if install.status != PASSED:
         return [install, Phase("upgrade", SKIPPED), Phase("erase", SKIPPED)]
     operator = operator_edits(root, current)
-    if upcoming is None:
+    if upcoming is None or next_repo is None:  # both or neither: verify_target
         upgrade = Phase("upgrade", SKIPPED, notes=["no next repository to upgrade to"])
         installed_now = current
     else:
@@ -173,8 +174,9 @@ def _lost_data(check: str, root: Path, operator: OperatorWork) -> list[Finding]:
     for path, content in operator.data.items():
         file = root / path.lstrip("/")
         if not file.is_file() or file.read_text() != content:
-            owner = re.search(r"\(([^)]+)\)\n$", content).group(1)
-            findings.append(Finding(check, owner, f"operator data {path} was lost"))
+            owner = re.search(r"\(([^)]+)\)\n$", content)
+            assert owner is not None, "operator_edits ends every file with (its owner)"
+            findings.append(Finding(check, owner.group(1), f"operator data {path} was lost"))
     return findings
 
 
@@ -186,7 +188,8 @@ def _sibling(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
-def _transaction_findings(check: str, result, names: list[str]) -> list[Finding]:
+def _transaction_findings(check: str, result: subprocess.CompletedProcess[str],
+                          names: list[str]) -> list[Finding]:
     """Failures dnf or rpm reported, each attributed to the package its line names."""
     findings = []
     for line in error_lines(result):

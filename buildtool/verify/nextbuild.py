@@ -33,8 +33,10 @@ def _bumped(manifest: Manifest, package: Package) -> Package:
 
 
 def _changed(manifest: Manifest, config: ConfigFile) -> ConfigFile:
-    text = config.content if config.content is not None else (
-        (manifest.root / config.source).read_text())
+    text = config.content
+    if text is None:
+        assert config.source is not None, "load_manifest: exactly one of source and content"
+        text = (manifest.root / config.source).read_text()
     return dataclasses.replace(config, source=None, content=text + CONFIG_CHANGE)
 
 

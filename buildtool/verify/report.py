@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .findings import Finding
 from .installtest import FAILED, Phase
@@ -23,7 +23,8 @@ class TargetReport:
     unresolved: list[Finding]
     unverified: list[Finding] = field(default_factory=list)  # satisfied by a citation only
     phases: list[Phase] = field(default_factory=list)
-    pulled: list[dict] = field(default_factory=list)  # distribution packages `dnf install` pulled
+    # distribution packages `dnf install` pulled
+    pulled: list[dict[str, str | None]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # what the target lacks, and why
     not_runnable: dict[str, str] = field(default_factory=dict)  # RPM name -> why (runnable.py)
     data_file: Path | None = None
@@ -97,12 +98,12 @@ def _verdict(report: TargetReport) -> str:
                                    f"work directory {report.work})")
 
 
-def report_json(reports: list[TargetReport]) -> dict:
+def report_json(reports: list[TargetReport]) -> dict[str, Any]:
     return {"ok": all(r.ok for r in reports), "targets": {r.target: _target_json(r)
                                                           for r in reports}}
 
 
-def _target_json(report: TargetReport) -> dict:
+def _target_json(report: TargetReport) -> dict[str, Any]:
     return {
         "ok": report.ok,
         "repository": str(report.repository),

@@ -40,7 +40,8 @@ def host_mirror(suite: str) -> str | None:
         text = path.read_text()
         if path.suffix == ".sources":
             for stanza in re.split(r"\n\s*\n", text):
-                fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.+)$", stanza, re.MULTILINE))
+                fields: dict[str, str] = dict(re.findall(r"^([A-Za-z-]+):\s*(.+)$", stanza,
+                                                         re.MULTILINE))
                 if "deb" in fields.get("Types", "").split() and suite in fields.get("Suites", "").split():
                     return fields["URIs"].split()[0]
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from ..tooloutput import clean_lines
@@ -50,7 +51,7 @@ def _sysusers(root: Path, package: PackageInfo, kind: str) -> list[str]:
 
 
 def check_files(target: DnfRoot, packages: list[PackageInfo], check: str,
-                skip_paths: set[str] = frozenset()) -> list[Finding]:
+                skip_paths: AbstractSet[str] = frozenset()) -> list[Finding]:
     """`rpm -V`: every installed file has the mode, owner, group, size and digest its RPM declares."""
     findings = []
     for package in packages:

@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import distrodata
 from ..targets import TargetProfile
 from .closure import closure_findings
-from .installtest import lifecycle
+from .installtest import Phase, lifecycle
 from .lint import lint
 from .report import TargetReport
 from .rootcache import fresh_root
@@ -50,7 +50,8 @@ def verify_target(target: TargetProfile, repo: Path, next_repo: Path | None, wor
     return report
 
 
-def _pulled(phases, distro_packages: list[distrodata.DistroPackage]) -> list[dict]:
+def _pulled(phases: list[Phase],
+            distro_packages: list[distrodata.DistroPackage]) -> list[dict[str, str | None]]:
     """The distribution packages `dnf install` pulled in, with where they come from."""
     by_name = {p.name: p for p in distro_packages}
     install = next(p for p in phases if p.name == "install")

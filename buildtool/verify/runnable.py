@@ -19,12 +19,17 @@ from __future__ import annotations
 import ast
 import re
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import runner
 from ..distrodata import capability_names, python_dist
 from .findings import Finding
+
+if TYPE_CHECKING:
+    from .rpminfo import PackageInfo
 
 # PEP 3108 (and the Python 3.0 renames): modules that exist only in Python 2.
 PYTHON2_ONLY = frozenset({
@@ -104,7 +109,7 @@ def requirement_reason(findings: list[Finding], target: str) -> str:
     return f"needs {', '.join(needs)}: nothing in {target}'s distribution data provides {them}"
 
 
-def not_runnable(packages, unresolved: list[Finding], target: str,
+def not_runnable(packages: list[PackageInfo], unresolved: list[Finding], target: str,
                  python_version: str) -> dict[str, str]:
     """RPM name -> why it cannot install or run on the target, for each package with a reason."""
     reasons = {}
@@ -141,7 +146,7 @@ def _requires_setuptools(rpm: Path) -> bool:
         for name in capability_names(line)) for line in out.splitlines())
 
 
-def _imports(tree: ast.AST):
+def _imports(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from ((node, alias.name) for alias in node.names)
@@ -166,6 +171,6 @@ def _readable(requirement: str) -> str:
     return f"{dists.pop()} {ranges}".strip()
 
 
-def _unique(items) -> list[str]:
+def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 

@@ -17,7 +17,7 @@ def require_tool(program: str, package: str) -> str:
     return path
 
 
-def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run a program, capture its text output, never raise on a non-zero status."""
     return runner.run(args, capture_output=True, text=True, cwd=cwd,
                           env={"LC_ALL": "C.UTF-8", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
