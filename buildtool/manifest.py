@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,10 +211,16 @@ class Manifest:
 
     def owner_of(self, rpm_name: str) -> str | None:
         """The manifest package that produces `rpm_name` (itself or one of its subpackages)."""
+        return self._rpm_owners.get(rpm_name)
+
+    @functools.cached_property
+    def _rpm_owners(self) -> dict[str, str]:
+        """RPM name -> manifest package, built once: a lookup per dependency stays O(1)."""
+        owners: dict[str, str] = {}
         for package in self.packages.values():
-            if rpm_name == package.name or rpm_name in (s.name for s in package.subpackages):
-                return package.name
-        return None
+            for rpm_name in (package.name, *(s.name for s in package.subpackages)):
+                owners.setdefault(rpm_name, package.name)
+        return owners
 
 
 def load_manifest(path: Path, *, profiles: list[str] | None = None,
