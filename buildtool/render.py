@@ -16,8 +16,7 @@ import shlex
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from . import backupset, locations, runner, units
 from .errors import UserError
@@ -26,6 +25,9 @@ from .manifest import DEP_RE, Manifest, Package
 from .sources import source_filename, unpack_dir
 from .targets import TargetProfile
 from .tooloutput import last_line
+
+if TYPE_CHECKING:  # jinja2 costs ~25 ms to import: only the commands that render pay it
+    import jinja2
 
 SPECS_DIR = locations.data_root() / "specs"
 
@@ -117,24 +119,50 @@ class _SpecContext:
     source_note: str | None = None  # how Source0 was made, when it is no upstream download
 
 
-def template_environment() -> jinja2.Environment:
+ENVIRONMENT_OPTIONS = dict(keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                           autoescape=False)
+
+
+def template_environment(cache_dir: Path | None = None) -> jinja2.Environment:
+    """The spec templates' environment; with `cache_dir`, compiled templates are kept there."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(SPECS_DIR)),
         undefined=jinja2.StrictUndefined,
         finalize=spec_escape,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
+        bytecode_cache=_bytecode_cache(cache_dir) if cache_dir else None,
+        **ENVIRONMENT_OPTIONS,
     )
     env.filters["sh"] = shell_quote
     env.filters["path"] = spec_path
     return env
 
 
+def _bytecode_cache(directory: Path) -> jinja2.BytecodeCache:
+    """Compiled templates keyed by content: the sha256 of the template's text, of the options
+    that shape the compiled code and of the Jinja version. An edited template, option or Jinja
+    gets a new key, so a stale compile is never loaded (Jinja also checks its own magic)."""
+    import jinja2
+
+    fingerprint = hashlib.sha256(
+        repr((jinja2.__version__, sorted(ENVIRONMENT_OPTIONS.items()), spec_escape.__name__))
+        .encode()).hexdigest()
+
+    class ContentKeyedCache(jinja2.FileSystemBytecodeCache):
+        def get_bucket(self, environment, name, filename, source):
+            key = hashlib.sha256(f"{fingerprint}\0{name}\0{source}".encode()).hexdigest()
+            bucket = jinja2.bccache.Bucket(environment, key, key)
+            self.load_bytecode(bucket)
+            return bucket
+
+    directory.mkdir(parents=True, exist_ok=True)
+    return ContentKeyedCache(str(directory), "%s.jinja")
+
+
 def render_all(manifest: Manifest, target: TargetProfile, build_root: Path,
                names: list[str] | None = None) -> dict[str, RenderedPackage]:
-    env = template_environment()
+    env = template_environment(build_root.parent / "cache" / "templates")
     all_rpm_names = {n for p in manifest.packages.values() for n in [p.name, *(s.name for s in p.subpackages)]}
     dropped = unavailable_on(Graph(internal_dependencies(manifest)), target.unavailable)
     return {name: render_package(env, manifest, manifest.packages[name], target, build_root,
@@ -152,6 +180,8 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
     package = for_target(package, target)
     generated = _write_generated_files(manifest, package, sources_dir, target)
     context = _context(manifest, package, target, generated)
+    import jinja2
+
     try:
         template = env.get_template(f"{package.kind}.spec.j2")
         text = template.render(

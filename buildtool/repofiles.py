@@ -7,8 +7,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-
 from .errors import UserError
 from .schema import build
 from .targets import TargetProfile
@@ -101,6 +99,8 @@ def write_release_files(out: Path, config: RepoConfig, target: TargetProfile, ba
 
 
 def _render(directory: Path, template: str, **context) -> str:
+    import jinja2  # here: commands that write no repository files do not pay for it
+
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(directory)),
                                      undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:

@@ -16,10 +16,8 @@ import hashlib
 import re
 import subprocess
 import tempfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape, unescape
 
 from . import gpg, runner
 from .errors import StageFailed
@@ -51,6 +49,8 @@ class Primary:
 
     def shipping(self, path: str) -> list[str]:
         """hrefs of the packages whose file list has `path` (primary.xml lists /etc and bin)."""
+        from xml.sax.saxutils import escape, unescape  # it imports urllib: for publish only
+
         hrefs, needle = [], f"<file>{escape(path)}</file>".encode()
         start = self.text.find(needle)
         while start >= 0:
@@ -106,6 +106,8 @@ def check_signing(snapshot: Path, *, fingerprint: str | None, key_option: str,
 
 
 def _repomd_entries(snapshot: Path) -> list[tuple[str, str, str, str]]:
+    import xml.etree.ElementTree as ET  # here: commands that publish nothing do not pay for it
+
     try:
         root = ET.parse(snapshot / "repodata" / "repomd.xml").getroot()
         entries = []
@@ -129,6 +131,8 @@ def _primary(snapshot: Path, primary: Path) -> Primary:
     except (OSError, EOFError, AttributeError, ValueError) as error:
         raise refuse(snapshot, f"{primary.relative_to(snapshot)} is unreadable ({error})",
                      f"is the disk full? {UNCHANGED}") from None
+    from xml.sax.saxutils import unescape
+
     rpms = [ListedRpm(unescape(href.decode()), int(size), kind.decode(), checksum.decode())
             for kind, checksum, size, href in PRIMARY_RPM.findall(text)]
     if len(rpms) != declared:
