@@ -209,6 +209,10 @@ class Manifest:
         """Directory that relative paths in the manifest are relative to."""
         return self.path.parent
 
+    @functools.cached_property
+    def resolved_root(self) -> Path:
+        return self.root.resolve()
+
     def owner_of(self, rpm_name: str) -> str | None:
         """The manifest package that produces `rpm_name` (itself or one of its subpackages)."""
         return self._rpm_owners.get(rpm_name)

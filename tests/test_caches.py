@@ -99,3 +99,28 @@ def test_validate_imports_no_renderer_and_no_network_code():
                             text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_a_no_op_render_leaves_the_decided_release_and_rewrites_a_changed_spec(chain, tmp_path):
+    from buildtool import pipeline
+    from buildtool.releases import Release, apply_release
+
+    settings = pipeline.Settings(manifest=chain, build_dir=tmp_path / "build")
+
+    def render():
+        manifest, targets = pipeline.load(settings)
+        return pipeline.render(manifest, targets[0], settings,
+                               pipeline.plan_graph(manifest, settings))["chain-a"]
+
+    item = render()
+    apply_release(item, Release("1.0", "3", "Wed Dec 02 2026", "-", {}, ["Rebuilt"]), [],
+                  "P <p@example.org>")
+    decided, stamp = item.spec.read_text(), item.spec.stat().st_ino
+    assert "Release:" in decided and "3%{?dist}" in decided
+    render()
+    assert (item.spec.read_text(), item.spec.stat().st_ino) == (decided, stamp)
+
+    chain.write_text(chain.read_text().replace("First link of the chain", "First link, edited", 1))
+    render()
+    assert "First link, edited" in item.spec.read_text()
+    assert "3%{?dist}" not in item.spec.read_text()
