@@ -90,8 +90,9 @@ def import_seconds(*command: str) -> float:
         total = 0
         for line in result.stderr.splitlines():
             match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
-            # top-level entries only (no indent): their cumulative column includes the rest
-            if match and match.group(2) == " ":
+            # what the program imports: the top-level entries runpy makes for `-m buildtool`
+            # (their cumulative column includes everything below them), not the interpreter's
+            if match and match.group(2) == " " and match.group(3).startswith("buildtool"):
                 total += int(match.group(1))
         times.append(total / 1e6)
     return statistics.median(times)
@@ -130,13 +131,14 @@ def bench_noop(count: int, rounds: int) -> Row:
 
 
 def in_process_load(manifest: Path, build_dir: Path, render: bool) -> float:
-    """Seconds of load + validate (+ plan + render) in a fresh interpreter: the median of 3."""
+    """CPU seconds of load + validate (+ plan + render) in a fresh interpreter, the median of 3:
+    CPU time, not wall, because other processes on a shared machine stretch wall time."""
     code = ("import sys, time; from pathlib import Path; from buildtool import pipeline\n"
             "s = pipeline.Settings(manifest=Path(sys.argv[1]), build_dir=Path(sys.argv[2]))\n"
-            "t = time.perf_counter(); m, targets = pipeline.load(s)\n"
+            "t = time.process_time(); m, targets = pipeline.load(s)\n"
             "if sys.argv[3] == '1':\n"
             "    pipeline.render(m, targets[0], s, pipeline.plan_graph(m, s))\n"
-            "print(time.perf_counter() - t)\n")
+            "print(time.process_time() - t)\n")
     times = []
     for _ in range(3):
         result = subprocess.run([sys.executable, "-c", code, str(manifest), str(build_dir),
