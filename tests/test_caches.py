@@ -4,17 +4,21 @@ deterministic tarball of a local source tree; and what `validate` leaves unimpor
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 
 import jinja2
+from publish_helpers import build_rpm
 
-from buildtool import sources
+from buildtool import gate, pipeline, sources
 from buildtool.manifest import Package, Source
+from buildtool.releases import Release, apply_release
 from buildtool.render import _bytecode_cache, template_environment
 from buildtool.sources import Lookaside, fetch
-from conftest import ROOT
+from buildtool.targets import load_target
+from conftest import ROOT, require_tools
 
 
 def environment(templates, cache):
@@ -102,9 +106,6 @@ def test_validate_imports_no_renderer_and_no_network_code():
 
 
 def test_a_no_op_render_leaves_the_decided_release_and_rewrites_a_changed_spec(chain, tmp_path):
-    from buildtool import pipeline
-    from buildtool.releases import Release, apply_release
-
     settings = pipeline.Settings(manifest=chain, build_dir=tmp_path / "build")
 
     def render():
@@ -124,3 +125,25 @@ def test_a_no_op_render_leaves_the_decided_release_and_rewrites_a_changed_spec(c
     render()
     assert "First link, edited" in item.spec.read_text()
     assert "3%{?dist}" not in item.spec.read_text()
+
+
+def test_a_set_that_passed_the_gate_passes_again_until_an_rpm_or_the_data_changes(
+        tmp_path, monkeypatch):
+    require_tools("rpmbuild", "createrepo_c", "dnf")
+    target = load_target(ROOT, "el9")
+    data = tmp_path / "el9.tsv"
+    shutil.copy(target.distro_data_file(ROOT), data)
+    rpms = [build_rpm("one", "1", tmp_path / "rpms"), build_rpm("two", "1", tmp_path / "rpms")]
+    checks = []
+    real = gate._check
+    monkeypatch.setattr(gate, "_check", lambda *args: checks.append(args) or real(*args))
+
+    def verdict():
+        return gate.installable(rpms, {}, target, data, tmp_path / "gate").rpms
+
+    assert verdict() == sorted(rpms) and len(checks) == 1
+    assert verdict() == sorted(rpms) and len(checks) == 1  # the same set: no second check
+    rpms[1] = build_rpm("two", "1", tmp_path / "rebuilt")
+    assert verdict() == sorted(rpms) and len(checks) == 2  # a rebuilt RPM is checked
+    data.write_text(data.read_text() + "\n")
+    assert verdict() == sorted(rpms) and len(checks) == 3  # so is new distribution data
