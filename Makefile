@@ -56,10 +56,8 @@ verify: venv tools-test  ## lint, closure, install/upgrade/erase test of dist/re
 installcheck:  ## the install/upgrade/erase test in a real distribution container: IMAGE=...
 	scripts/installcheck $(IMAGE) dist/repos/$(TARGET)/current
 
-bench: venv tools
+bench: venv tools  ## every row of the performance table: printed, and written to build/bench.json
 	$(VENV)/bin/python bench/bench_pipeline.py
-	$(VENV)/bin/python bench/bench_publish.py
-	$(VENV)/bin/python bench/bench_sandbox.py
 
 venv: $(VENV)/.installed
 

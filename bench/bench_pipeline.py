@@ -1,128 +1,255 @@
-"""Pipeline benchmarks (issue: the pipeline). Prints figures; asserts nothing.
+"""Every row of the performance table (issue 13) in one run: a table on stdout, build/bench.json.
 
-1. no-op `buildtool repo` on the default manifest (everything cached)     target: < 2 s wall
-2. load + validate + plan + render a synthetic 500-package manifest         target: < 3 s
-3. N independent tiny packages, `buildtool build -j 2` versus the same
-   specs built by raw `rpmbuild -bb`, two at a time                         target: overhead <= 15 %
+| row | measures | goal |
+|---|---|---|
+| startup imports | buildtool modules imported by `--help` / `validate` (python -X importtime) | <= 0.15 s |
+| noop-fuel | `buildtool repo` on fuel.yaml, everything cached, whole process | <= 0.3 s |
+| noop-1000, noop-5000 | the same on synthetic manifests (bench/synthetic.py) | <= 1.5 s, 7.5 s |
+| validate 6000/1500 | in-process load + validate, ratio of the two sizes (8,000 exceed the node bound) | <= 4.5 |
+| render-500 | in-process load + validate + plan + render of 500 packages | <= 1 s |
+| build-200 | cold `buildtool build -j 2` of 200 tiny packages vs `xargs -P2 rpmbuild -bb` | <= +5 % |
+| publish (in-process, CLI) | run by bench_publish.py, added to the same table | <= 1.1x, 1.5x |
 
-Run: .venv/bin/python bench/bench_pipeline.py [--packages 500] [--tiny 40]
+The machine is shared: each figure is the median of several runs, and each comparison with a raw
+tool is the median of A/B pairs run back to back. The synthetic no-op trees are built once and
+kept in build/bench/noop-N/ (5,000 tiny packages take about 25 minutes to build the first time).
+Asserts nothing; exit status 1 when a row misses its goal.
+
+Run: .venv/bin/python bench/bench_pipeline.py [--sizes 13,1000,5000] [--rounds 5] [--skip ROW]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from buildtool import layout, pipeline  # noqa: E402
-from buildtool.backends.rpmbuild import build_environment  # noqa: E402
+from synthetic import synthetic_manifest  # noqa: E402
+
+BUILDTOOL = [sys.executable, "-m", "buildtool"]
+BENCH_DIR = ROOT / "build" / "bench"
 
 
-def buildtool(*args: str, env: dict | None = None) -> float:
+@dataclass
+class Row:
+    name: str
+    figure: float  # what the goal is about: seconds, a ratio or an overhead
+    goal: float
+    unit: str  # "s", "x" (ratio) or "%"
+    ours: float | None = None  # seconds, when a raw tool ran on the same inputs
+    raw: float | None = None
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.figure <= self.goal
+
+
+def run(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "buildtool", *args], cwd=ROOT, check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(args, cwd=cwd, check=True, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
-def bench_noop_repo(workdir: Path) -> None:
-    dirs = ["--build-dir", str(workdir / "build"), "--dist-dir", str(workdir / "dist")]
-    first = buildtool("repo", "--backend", "rpmbuild", *dirs)
-    runs = [buildtool("repo", "--backend", "rpmbuild", *dirs) for _ in range(5)]
-    print(f"no-op repo, default manifest: first build {first:.2f} s; cached runs "
-          f"median {statistics.median(runs):.2f} s, max {max(runs):.2f} s  (target < 2 s)")
+def paired(ours, raw, rounds: int) -> tuple[float, float, float]:
+    """Median of `ours`, of `raw` and of the ratios pair by pair (alternating which runs first)."""
+    pairs = []
+    for round_ in range(rounds):
+        if round_ % 2:
+            r = raw()
+            o = ours()
+        else:
+            o = ours()
+            r = raw()
+        pairs.append((o, r))
+    return (statistics.median(o for o, _ in pairs), statistics.median(r for _, r in pairs),
+            statistics.median(o / r for o, r in pairs))
 
 
-def synthetic_manifest(directory: Path, count: int, with_services: bool = True) -> Path:
-    src = directory / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    (src / "tool").write_text("#!/bin/sh\necho tool\n")
-    lines = ["schema: 1", "packages:"]
-    for i in range(count):
-        needs = f"    requires: [pkg{i - 1:04d}]\n" if i % 10 and with_services else ""
-        lines.append(f"""\
-  pkg{i:04d}:
-    version: "1.{i}"
-    kind: files
-    summary: Synthetic package {i}
-    description: Synthetic package number {i} for the benchmark.
-    source: {{path: src}}
-{needs}    install:
-      - {{src: tool, dest: /usr/share/bench/pkg{i:04d}/tool, mode: "0755"}}""")
-        if with_services and i % 5 == 0:
-            lines.append(f"""\
-    users: [{{name: svc{i:04d}}}]
-    services:
-      - {{name: svc{i:04d}, description: Service {i}, exec_start: /usr/bin/true, user: svc{i:04d}}}
-    config_files:
-      - {{dest: /etc/bench/svc{i:04d}.conf, content: "x: {i}", mode: "0640", group: svc{i:04d}}}
-    directories:
-      - {{path: /var/lib/svc{i:04d}, owner: svc{i:04d}, group: svc{i:04d}, mode: "0750"}}""")
-    path = directory / "manifest.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+def import_seconds(*command: str) -> float:
+    """Cumulative import time of the buildtool package for `buildtool COMMAND` (-X importtime):
+    the median of 5 runs."""
+    times = []
+    for _ in range(5):
+        result = subprocess.run([sys.executable, "-X", "importtime", "-m", "buildtool", *command],
+                                cwd=ROOT, capture_output=True, text=True)
+        total = 0
+        for line in result.stderr.splitlines():
+            match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
+            # what the program imports: the top-level entries runpy makes for `-m buildtool`
+            # (their cumulative column includes everything below them), not the interpreter's
+            if match and match.group(2) == " " and match.group(3).startswith("buildtool"):
+                total += int(match.group(1))
+        times.append(total / 1e6)
+    return statistics.median(times)
 
 
-def bench_render(workdir: Path, count: int) -> None:
-    manifest = synthetic_manifest(workdir / "render", count)
-    timings = []
-    for run in range(3):
-        started = time.perf_counter()
-        settings = pipeline.Settings(manifest=manifest, build_dir=workdir / f"render-build{run}")
-        planned = pipeline.plan_run(settings)
-        pipeline.render(planned.manifest, planned.targets[0], settings, planned.graph)
-        timings.append(time.perf_counter() - started)
-    print(f"load+validate+plan+render, {count} packages: median {statistics.median(timings):.2f} s"
-          f" (runs: {', '.join(f'{t:.2f}' for t in timings)})  (target < 3 s)")
+def bench_startup() -> list[Row]:
+    manifest = ROOT / "fuel.yaml"
+    return [Row("imports: --help", import_seconds("--help"), 0.15, "s"),
+            Row("imports: validate", import_seconds("validate", "-m", str(manifest)), 0.15, "s")]
 
 
-def bench_build_overhead(workdir: Path, count: int) -> None:
-    manifest = synthetic_manifest(workdir / "tiny", count, with_services=False)
-    env = dict(os.environ, BUILDTOOL_CACHE=str(workdir / "cache"))
-    build_dir = workdir / "tiny-build"
-    ours = buildtool("build", "-m", str(manifest), "--backend", "rpmbuild", "-j", "2",
-                     "--build-dir", str(build_dir), env=env)
-    where = layout.target_build(build_dir, "el9")
-    specs = sorted(where.specs.glob("*.spec"))
-    target = pipeline.plan_run(pipeline.Settings(manifest=manifest)).targets[0]
-
-    def raw_build(spec: Path) -> None:
-        # the very command line and environment buildtool's rpmbuild backend uses
-        with tempfile.TemporaryDirectory() as top:
-            subprocess.run(["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {top}",
-                            "--define", f"_sourcedir {where.sources(spec.stem)}",
-                            *target.rpm_args(), str(spec)], env=build_environment(1700000000),
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
+def noop_tree(count: int) -> tuple[list[str], dict]:
+    """Arguments of a no-op `buildtool repo` for a synthetic manifest of `count` packages (or
+    fuel.yaml for 13), built once and kept; the environment with its private source cache."""
+    work = BENCH_DIR / f"noop-{count}"
+    env = dict(os.environ, BUILDTOOL_CACHE=str(work / "cache"))
+    manifest = ROOT / "fuel.yaml" if count == 13 else work / "manifest.yaml"
+    if count != 13 and not manifest.is_file():
+        synthetic_manifest(work, count, "services")
+    args = [*BUILDTOOL, "repo", "-m", str(manifest), "--backend", "rpmbuild", "-j", "2",
+            "--build-dir", str(work / "build"), "--dist-dir", str(work / "dist")]
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(raw_build, specs))
-    raw = time.perf_counter() - started
-    print(f"{count} tiny packages, -j 2: buildtool build {ours:.2f} s, raw rpmbuild -bb 2-wide "
-          f"{raw:.2f} s, overhead {100 * (ours / raw - 1):+.1f} %  (target <= +15 %)")
+    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)  # builds what is missing; a no-op when kept
+    print(f"  noop-{count}: tree ready in {time.perf_counter() - started:.1f} s", flush=True)
+    return args, env
 
 
-def main() -> None:
+def bench_noop(count: int, rounds: int) -> Row:
+    args, env = noop_tree(count)
+    runs = [run(args, env) for _ in range(rounds)]
+    goal = {13: 0.3, 1000: 1.5, 5000: 7.5}.get(count, 1.5 * count / 1000)
+    name = "noop-fuel (13)" if count == 13 else f"noop-{count}"
+    return Row(name, statistics.median(runs), goal, "s",
+               note=f"min {min(runs):.2f} max {max(runs):.2f}")
+
+
+def in_process_load(manifest: Path, build_dir: Path, render: bool) -> float:
+    """CPU seconds of load + validate (+ plan + render) in a fresh interpreter, the median of 3:
+    CPU time, not wall, because other processes on a shared machine stretch wall time."""
+    code = ("import sys, time; from pathlib import Path; from buildtool import pipeline\n"
+            "s = pipeline.Settings(manifest=Path(sys.argv[1]), build_dir=Path(sys.argv[2]))\n"
+            "t = time.process_time(); m, targets = pipeline.load(s)\n"
+            "if sys.argv[3] == '1':\n"
+            "    pipeline.render(m, targets[0], s, pipeline.plan_graph(m, s))\n"
+            "print(time.process_time() - t)\n")
+    times = []
+    for _ in range(3):
+        result = subprocess.run([sys.executable, "-c", code, str(manifest), str(build_dir),
+                                 "1" if render else "0"], cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"{manifest}: {result.stderr.strip().splitlines()[-1]}")
+        times.append(float(result.stdout))
+    return statistics.median(times)
+
+
+def bench_validate(work: Path) -> Row:
+    # 6,000 vs 1,500, not 8,000 vs 2,000: a synthetic package is ~25 YAML values and
+    # 8,000 of them exceed the manifest's bound of 200,000 (yamlpos.MAX_NODES)
+    small = in_process_load(synthetic_manifest(work / "v1500", 1500, "chain"), work / "b", False)
+    large = in_process_load(synthetic_manifest(work / "v6000", 6000, "chain"), work / "b", False)
+    return Row("validate 6000/1500", large / small, 4.5, "x", ours=large, raw=small,
+               note=f"{large:.2f} s vs {small:.2f} s")
+
+
+def bench_render(work: Path) -> Row:
+    seconds = in_process_load(synthetic_manifest(work / "r500", 500), work / "render-build", True)
+    return Row("render-500", seconds, 1.0, "s")
+
+
+def bench_build_overhead(work: Path, count: int, rounds: int) -> Row:
+    """Cold builds: buildtool build -j 2 from scratch versus the same specs and sources built by
+    `xargs -P2 rpmbuild -bb` with the very command line and environment of the backend."""
+    from buildtool import layout, pipeline
+    from buildtool.backends.rpmbuild import build_environment
+
+    manifest = synthetic_manifest(work / "tiny", count, "flat")
+    env = dict(os.environ, BUILDTOOL_CACHE=str(work / "cache"))
+    build_dir = work / "tiny-build"
+    ours_args = [*BUILDTOOL, "build", "-m", str(manifest), "--backend", "rpmbuild", "-j", "2",
+                 "--build-dir", str(build_dir)]
+    run(ours_args, env)  # renders the specs and fetches the sources the raw builds use
+    target = pipeline.load(pipeline.Settings(manifest=manifest))[1][0]
+    specs = sorted(layout.target_build(build_dir, "el9").specs.glob("*.spec"))
+    raw_script = ('spec="$1"; top=$(mktemp -d); rpmbuild -bb --nodeps --define "_topdir $top" '
+                  '--define "_sourcedir $(dirname "$spec")/../SOURCES/$(basename "$spec" .spec)" '
+                  f'{shlex.join(target.rpm_args())} "$spec"; status=$?; rm -rf "$top"; '
+                  'exit $status')
+    raw_env = build_environment(1700000000)
+
+    def ours() -> float:
+        shutil.rmtree(build_dir / "el9" / "rpms", ignore_errors=True)
+        shutil.rmtree(build_dir / "el9" / "state", ignore_errors=True)
+        return run(ours_args, env)
+
+    def raw() -> float:
+        started = time.perf_counter()
+        subprocess.run(["xargs", "-0", "-P2", "-n1", "sh", "-c", raw_script, "raw"],
+                       input=b"\0".join(str(spec).encode() for spec in specs), env=raw_env,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - started
+
+    ours_s, raw_s, ratio = paired(ours, raw, rounds)
+    return Row(f"build-{count} -j2 overhead", 100 * (ratio - 1), 5.0, "%", ours_s, raw_s,
+               note=f"median of {rounds} pairs; buildtool also makes the SRPMs")
+
+
+def print_table(rows: list[Row]) -> None:
+    print(f"\n{'row':<28} {'figure':>10} {'goal':>8} {'buildtool':>10} {'raw tool':>9}  ok  note")
+    for row in rows:
+        ours = f"{row.ours:.2f}" if row.ours is not None else "-"
+        raw = f"{row.raw:.2f}" if row.raw is not None else "-"
+        figure = f"{row.figure:+.1f} %" if row.unit == "%" else f"{row.figure:.3f} {row.unit}"
+        goal = f"{row.goal:g} {row.unit}"
+        print(f"{row.name:<28} {figure:>10} {goal:>8} {ours:>10} {raw:>9}  "
+              f"{'yes' if row.ok else 'NO ':<3} {row.note}")
+    print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: a shared "
+          "machine, figures are medians")
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--packages", type=int, default=500)
-    parser.add_argument("--tiny", type=int, default=40)
+    parser.add_argument("--sizes", default="13,1000,5000", help="no-op manifest sizes")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--tiny", type=int, default=200, help="packages of the build row")
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=["startup", "noop", "validate", "render", "build", "publish"])
+    parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="buildtool-bench-") as tmp:
-        workdir = Path(tmp)
-        bench_noop_repo(workdir)
-        bench_render(workdir, args.packages)
-        bench_build_overhead(workdir, args.tiny)
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench-", dir=BENCH_DIR) as tmp:
+        work = Path(tmp)
+        steps = [("startup", bench_startup),
+                 ("noop", lambda: [bench_noop(int(n), args.rounds) for n in args.sizes.split(",")]),
+                 ("validate", lambda: [bench_validate(work)]),
+                 ("render", lambda: [bench_render(work)]),
+                 ("build", lambda: [bench_build_overhead(work, args.tiny, args.rounds)]),
+                 ("publish", lambda: publish_rows(args.rounds))]
+        for name, step in steps:
+            if name not in args.skip:
+                print(f"{name} ...", flush=True)
+                rows += step()
+    print_table(rows)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"load_average": os.getloadavg()[0],
+                                     "rows": [dict(asdict(r), ok=r.ok) for r in rows]}, indent=1))
+    print(f"written: {args.json}")
+    return 0 if all(r.ok for r in rows) else 1
+
+
+def publish_rows(rounds: int) -> list[Row]:
+    import bench_publish
+
+    return bench_publish.table_rows(Row, rounds)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

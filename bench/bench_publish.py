@@ -163,6 +163,44 @@ def main() -> None:
           f"publish {first_signed_checks:.2f} s")
 
 
+def table_rows(row, rounds: int, count: int = 1000) -> list:
+    """The publish rows of bench_pipeline's table: in-process publish versus createrepo_c
+    --update after one change (median of pairs), and the whole `buildtool publish` command
+    versus the `createrepo_c --update` command on the same 1,000-package repository."""
+    v1, changed = cached_rpms(count)
+    with tempfile.TemporaryDirectory(prefix="bench-publish-", dir=ROOT / "build" / "bench") as tmp:
+        work = Path(tmp)
+        raw = RawRepo(v1, changed, work)
+        _, pairs = paired_rounds(raw, v1, changed, rounds, work / "dist")
+        in_process = row("publish in-process / raw", statistics.median(o / r for r, o in pairs),
+                         1.1, "x", statistics.median(o for _, o in pairs),
+                         statistics.median(r for r, _ in pairs), f"{count} RPMs, one changed")
+        whole = whole_cli_publish(row, work, rounds)
+    return [in_process, whole]
+
+
+def whole_cli_publish(row, work: Path, rounds: int):
+    """`buildtool publish` of bench_pipeline's no-op tree of 1,000 packages (built there)
+    against `createrepo_c --update` of a copy of its published snapshot."""
+    tree = ROOT / "build" / "bench" / "noop-1000"
+    args = [sys.executable, "-m", "buildtool", "publish", "-m", str(tree / "manifest.yaml"),
+            "--build-dir", str(tree / "build"), "--dist-dir", str(tree / "dist")]
+    copy = work / "cli-raw"
+    shutil.copytree((tree / "dist" / "repos" / "el9" / "current").resolve(), copy,
+                    copy_function=os.link)
+    env = dict(os.environ, BUILDTOOL_CACHE=str(tree / "cache"))
+    pairs = []
+    for round_ in range(rounds):
+        ours = lambda: timed(lambda: subprocess.run(args, cwd=ROOT, env=env, check=True,  # noqa: E731
+                                                    capture_output=True))
+        raw = lambda: timed(lambda: subprocess.run(  # noqa: E731
+            ["createrepo_c", *CREATEREPO_FLAGS, str(copy)], check=True, capture_output=True))
+        pairs.append((ours(), raw()) if round_ % 2 == 0 else tuple(reversed((raw(), ours()))))
+    return row("publish CLI / createrepo_c CLI", statistics.median(o / r for o, r in pairs), 1.5,
+               "x", statistics.median(o for o, _ in pairs), statistics.median(r for _, r in pairs),
+               "1,000 packages, nothing changed")
+
+
 def _ms(times: list[float]) -> str:
     return f"{statistics.median(times) * 1000:6.1f} ms"
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_pipeline import synthetic_manifest  # noqa: E402
+from synthetic import synthetic_manifest  # noqa: E402
 
 from buildtool import pipeline, sandbox  # noqa: E402
 from buildtool.backends import BuildRequest  # noqa: E402
@@ -98,7 +98,7 @@ def main() -> None:
     bench_startup(box)
     with tempfile.TemporaryDirectory(prefix="buildtool-bench-sandbox-") as tmp:
         work = Path(tmp)
-        tiny, target = prepared(synthetic_manifest(work / "tiny", args.tiny, with_services=False),
+        tiny, target = prepared(synthetic_manifest(work / "tiny", args.tiny, "flat"),
                                 work / "tiny-build", [])
         paired("tiny files packages", tiny, target, box, args.rounds, work)
         python, target = prepared(ROOT / "fuel.yaml", work / "py-build", ["python3-fuelclient"])

@@ -4,6 +4,7 @@ skipping everything whose build key is unchanged."""
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import shutil
@@ -93,53 +94,89 @@ def build_all(graph: Graph, inputs: dict[str, PackageInput], target: TargetProfi
     """Build every package of `graph` in dependency order. A failure skips its dependents;
     the others go on with `keep_going`, else no new build starts (running ones finish)."""
     keys = build_keys(graph, inputs, target, backend)
-    outcomes: dict[str, PackageOutcome] = {}
-    pending = dict(graph.deps)
-    running: dict[Future[PackageOutcome], str] = {}
-    jobs = max(1, jobs)
     layout.rpms("").mkdir(parents=True, exist_ok=True)
     backend.prepare_run(target, layout.root, layout.local_repo)
     if hasattr(backend, "build_graph"):  # a build farm orders and runs the whole graph itself
         farm_outcomes: dict[str, PackageOutcome] = backend.build_graph(graph, inputs, keys, target,
                                                                        layout, on_event)
         return farm_outcomes
-
-    def finish(outcome: PackageOutcome) -> None:
-        outcomes[outcome.name] = outcome
-        pending.pop(outcome.name, None)
-        on_event("done", outcome)
-
+    run = _Schedule(graph, keys, layout, on_event, keep_going)
+    jobs = max(1, jobs)
+    running: dict[Future[PackageOutcome], str] = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        while pending or running:
-            for name in sorted(pending):
-                needs = pending[name]
-                broken = sorted(d for d in needs if d in outcomes
-                                and outcomes[d].status in (FAILED, SKIPPED))
-                failed = sorted(n for n, o in outcomes.items() if o.status == FAILED)
-                if broken:
-                    finish(PackageOutcome(name, SKIPPED, reason=f"needs {', '.join(broken)}"))
-                elif failed and not keep_going and not cached_outcome(layout, name, keys[name]):
-                    finish(PackageOutcome(name, SKIPPED, reason=f"not started after {failed[0]} "
-                                          "failed (--keep-going builds everything it can)"))
-                elif not all(dep in outcomes for dep in needs):
-                    continue
-                elif cached := cached_outcome(layout, name, keys[name]):
-                    finish(cached)
-                elif len(running) < jobs:
-                    del pending[name]
+        while run.ready or running:
+            while run.ready and len(running) < jobs:
+                name = run.next_to_build()
+                if name is not None:
                     on_event("start", name)
                     running[pool.submit(_build_one, name, inputs[name], keys[name], target,
                                         backend, layout)] = name
             if not running:
-                continue  # everything left became ready, cached or skipped: look again
+                continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 outcome = future.result()
                 del running[future]
                 if outcome.status == BUILT:
                     backend.package_built(layout.local_repo)
-                finish(outcome)
-    return {name: outcomes[name] for name in graph.order()}
+                run.finish(outcome)
+    return {name: run.outcomes[name] for name in graph.order()}
+
+
+class _Schedule:
+    """Which package may start next. Each package is looked at when its last dependency
+    finishes, not on every pass over all of them: the work stays linear in the graph."""
+
+    def __init__(self, graph: Graph, keys: dict[str, str], layout: BuildLayout,
+                 on_event: Callable[[str, PackageOutcome | str], None], keep_going: bool):
+        self.graph, self.keys, self.layout = graph, keys, layout
+        self.on_event, self.keep_going = on_event, keep_going
+        self.outcomes: dict[str, PackageOutcome] = {}
+        self.waiting = {name: set(needs) for name, needs in graph.deps.items()}
+        self.ready = [name for name in graph.order() if not self.waiting[name]]
+        heapq.heapify(self.ready)
+        self.first_failure: str | None = None
+
+    def next_to_build(self) -> str | None:
+        """Pop the next ready package (by name); finish it here if it is cached or must be
+        skipped, else return it to be built."""
+        name = heapq.heappop(self.ready)
+        cached = cached_outcome(self.layout, name, self.keys[name])
+        if cached:
+            self.finish(cached)
+        elif self.first_failure and not self.keep_going:
+            self.finish(PackageOutcome(name, SKIPPED, reason=f"not started after "
+                                       f"{self.first_failure} failed (--keep-going builds "
+                                       "everything it can)"))
+        else:
+            return name
+        return None
+
+    def finish(self, outcome: PackageOutcome) -> None:
+        """Record `outcome`; skip what needs a failed or skipped package (a worklist, not
+        recursion: a chain may be thousands long), queue what became ready."""
+        todo = [outcome]
+        while todo:
+            done = todo.pop()
+            self.outcomes[done.name] = done
+            self.on_event("done", done)
+            if done.status == FAILED:
+                self.first_failure = min(filter(None, [self.first_failure, done.name]))
+            for other in self.graph.needed_by.get(done.name, []):
+                if other in self.outcomes or other not in self.waiting:
+                    continue
+                self.waiting[other].discard(done.name)
+                if done.status in (FAILED, SKIPPED):
+                    skipped = PackageOutcome(other, SKIPPED,
+                                             reason=f"needs {', '.join(self._lost(other))}")
+                    self.outcomes[other] = skipped  # now: no second skip of it from another path
+                    todo.append(skipped)
+                elif not self.waiting[other]:
+                    heapq.heappush(self.ready, other)
+
+    def _lost(self, name: str) -> list[str]:
+        return sorted(d for d in self.graph.deps[name] if d in self.outcomes
+                      and self.outcomes[d].status in (FAILED, SKIPPED))
 
 
 def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, backend: Backend,

@@ -9,11 +9,13 @@ told what was held back and why; nothing broken is published.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import distrodata, runner
+from . import __version__, distrodata, runner
 from .errors import StageFailed
 from .layout import repo_dir
 from .publish import createrepo_command, current_snapshot, read_record
@@ -44,13 +46,44 @@ def previous_rpms(dist_dir: Path, target: str, names: set[str]) -> dict[str, Pat
 def installable(rpms: list[Path], fallbacks: dict[str, Path], target: TargetProfile,
                 data_file: Path, work: Path) -> GateResult:
     """Hold back every RPM whose requirements the set plus the distribution cannot satisfy;
-    a held-back RPM with a fallback (its published version) is replaced by it once."""
+    a held-back RPM with a fallback (its published version) is replaced by it once. A set that
+    passed whole before, on the same distribution data, passes again without a new check."""
+    passed_file = work.parent / f"{work.name}-passed.json"
+    key = _set_key(rpms, fallbacks, target, data_file)
+    try:
+        if key is not None and json.loads(passed_file.read_text()) == key:
+            return GateResult(sorted(_candidates(rpms, fallbacks)[0].values()))
+    except (OSError, ValueError):
+        pass
+    passed_file.unlink(missing_ok=True)
+    result = _check(rpms, fallbacks, target, data_file, work)
+    if key is not None and not result.held_back and not result.kept_previous:
+        passed_file.write_text(json.dumps(key))
+    return result
+
+
+def _set_key(rpms: list[Path], fallbacks: dict[str, Path], target: TargetProfile,
+             data_file: Path) -> str | None:
+    """What the gate's verdict depends on: every file's path and stat stamp (size, mtime, ctime,
+    inode: a rebuilt RPM differs), the distribution data and the target; None if unreadable."""
+    digest = hashlib.sha256(f"{__version__}\0{target!r}\0".encode())
+    try:
+        digest.update(data_file.read_bytes())
+        for path in sorted({*rpms, *fallbacks.values()}):
+            info = path.stat()
+            digest.update(f"\0{path.resolve()}:{info.st_size}:{info.st_mtime_ns}:"
+                          f"{info.st_ctime_ns}:{info.st_ino}".encode())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _check(rpms: list[Path], fallbacks: dict[str, Path], target: TargetProfile,
+           data_file: Path, work: Path) -> GateResult:
     if work.exists():
         shutil.rmtree(work)
     distro = standin_repositories(target, distrodata.load(data_file), work / "distro")
-    candidates = {_rpm_name(rpm): rpm for rpm in rpms}
-    missing = {name: rpm for name, rpm in fallbacks.items() if name not in candidates}
-    candidates.update(missing)  # a package whose build failed: its published version
+    candidates, missing = _candidates(rpms, fallbacks)
     result = GateResult([], {name: [rpm.name] for name, rpm in missing.items()})
     for round_number in range(MAX_ROUNDS):
         repo = work / f"candidate-{round_number}"
@@ -77,6 +110,15 @@ def installable(rpms: list[Path], fallbacks: dict[str, Path], target: TargetProf
                 result.held_back[name] = why
     raise StageFailed(f"{target.name}: the repository does not close after {MAX_ROUNDS} rounds",
                       "run 'buildtool verify' on the build outputs to see why")
+
+
+def _candidates(rpms: list[Path], fallbacks: dict[str, Path]
+                ) -> tuple[dict[str, Path], dict[str, Path]]:
+    """The set to check (RPM name -> file) and the fallbacks in it: a package whose build
+    failed is there with its published version."""
+    candidates = {_rpm_name(rpm): rpm for rpm in rpms}
+    missing = {name: rpm for name, rpm in fallbacks.items() if name not in candidates}
+    return {**candidates, **missing}, missing
 
 
 def _rpm_name(rpm: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .errors import UserError
@@ -23,12 +24,20 @@ class Graph:
         result: set[str] = set()
         frontier = [name]
         while frontier:
-            current = frontier.pop()
-            for other, needs in self.deps.items():
-                if current in needs and other not in result:
+            for other in self.needed_by[frontier.pop()]:
+                if other not in result:
                     result.add(other)
                     frontier.append(other)
         return result
+
+    @functools.cached_property
+    def needed_by(self) -> dict[str, list[str]]:
+        """package -> the packages that need it directly (the edges reversed), sorted."""
+        reverse: dict[str, list[str]] = {name: [] for name in self.deps}
+        for name in sorted(self.deps):
+            for needed in self.deps[name]:
+                reverse.setdefault(needed, []).append(name)
+        return reverse
 
     def closure(self, names: list[str]) -> set[str]:
         """`names` plus everything they transitively depend on."""
@@ -43,16 +52,21 @@ class Graph:
 
     def order(self) -> list[str]:
         """A topological order, stable by name (dependencies first)."""
-        done: list[str] = []
-        placed: set[str] = set()
-        remaining = dict(self.deps)
-        while remaining:
-            ready = sorted(name for name, needs in remaining.items() if needs <= placed)
-            for name in ready:
-                done.append(name)
-                placed.add(name)
-                del remaining[name]
-        return done
+        return list(self._order)
+
+    @functools.cached_property
+    def _order(self) -> tuple[str, ...]:
+        # level = longest path to a package without dependencies; by level, then by name
+        level: dict[str, int] = {}
+        waiting = {name: len(needs & self.deps.keys()) for name, needs in self.deps.items()}
+        ready = [name for name, count in waiting.items() if count == 0]
+        for name in ready:  # grows while it is walked: Kahn's algorithm
+            level[name] = 1 + max((level[d] for d in self.deps[name] if d in level), default=-1)
+            for other in self.needed_by[name]:
+                waiting[other] -= 1
+                if waiting[other] == 0:
+                    ready.append(other)
+        return tuple(sorted(level, key=lambda name: (level[name], name)))
 
     def restricted(self, names: set[str]) -> "Graph":
         return Graph({name: needs & names for name, needs in self.deps.items() if name in names})
@@ -62,14 +76,10 @@ def unavailable_on(graph: Graph, unavailable: dict[str, str]) -> dict[str, str]:
     """The packages a target cannot carry, with the reason: those its profile lists as
     unavailable, and every package that needs one of them."""
     dropped = {name: unavailable[name] for name in graph.deps if name in unavailable}
-    changed = True
-    while changed:
-        changed = False
-        for name, needs in sorted(graph.deps.items()):
-            missing = sorted(needs & dropped.keys())
-            if name not in dropped and missing:
-                dropped[name] = f"needs {missing[0]}, which this target cannot carry"
-                changed = True
+    for name in graph.order():  # dependencies first: each package's are decided before it
+        missing = sorted(graph.deps[name] & dropped.keys())
+        if name not in dropped and missing:
+            dropped[name] = f"needs {missing[0]}, which this target cannot carry"
     return dropped
 
 

@@ -88,6 +88,11 @@ def target_build(build_dir: Path, target: str) -> BuildLayout:
     return BuildLayout(build_dir / target)
 
 
+def template_cache(build_dir: Path) -> Path:
+    """Compiled spec templates, keyed by their content (render.py): shared by every target."""
+    return build_dir / "cache" / "templates"
+
+
 def rpmlint_config_dir(build_dir: Path, target: str) -> Path:
     return build_dir / "rpmlint" / target
 

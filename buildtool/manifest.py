@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -222,12 +223,22 @@ class Manifest:
         """Directory that relative paths in the manifest are relative to."""
         return self.path.parent
 
+    @functools.cached_property
+    def resolved_root(self) -> Path:
+        return self.root.resolve()
+
     def owner_of(self, rpm_name: str) -> str | None:
         """The manifest package that produces `rpm_name` (itself or one of its subpackages)."""
+        return self._rpm_owners.get(rpm_name)
+
+    @functools.cached_property
+    def _rpm_owners(self) -> dict[str, str]:
+        """RPM name -> manifest package, built once: a lookup per dependency stays O(1)."""
+        owners: dict[str, str] = {}
         for package in self.packages.values():
-            if rpm_name == package.name or rpm_name in (s.name for s in package.subpackages):
-                return package.name
-        return None
+            for rpm_name in (package.name, *(s.name for s in package.subpackages)):
+                owners.setdefault(rpm_name, package.name)
+        return owners
 
 
 def load_manifest(path: Path, *, profiles: list[str] | None = None,
@@ -275,22 +286,32 @@ def check_acyclic(manifest: Manifest) -> None:
     """RPM builds need an order: a dependency cycle is an error located at its first package."""
     deps = internal_dependencies(manifest)
     state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+    for start in sorted(deps):
+        if state.get(start) is None:
+            _depth_first(start, deps, state, manifest)
 
-    def visit(name: str, trail: list[str]) -> None:
-        state[name] = 1
-        for needed in sorted(deps[name]):
-            if state.get(needed) == 1:
-                cycle = trail[trail.index(needed):] + [name, needed] if needed in trail else [name, needed]
-                raise SchemaError(manifest.positions, ("packages", name),
-                                  f"dependency cycle: {' -> '.join(cycle)}",
-                                  "break the cycle; RPM builds need an order")
-            if state.get(needed) is None:
-                visit(needed, trail + [name])
-        state[name] = 2
 
-    for name in sorted(deps):
-        if state.get(name) is None:
-            visit(name, [])
+def _depth_first(start: str, deps: dict[str, frozenset[str]], state: dict[str, int],
+                 manifest: Manifest) -> None:
+    """Walk everything `start` needs, without recursion (a chain may be thousands long);
+    a package met again while it is still on the path closes a cycle."""
+    trail = [start]
+    todo = [iter(sorted(deps[start]))]
+    state[start] = 1
+    while todo:
+        needed = next(todo[-1], None)
+        if needed is None:
+            state[trail.pop()] = 2
+            todo.pop()
+        elif state.get(needed) == 1:
+            cycle = trail[trail.index(needed):] + [needed]
+            raise SchemaError(manifest.positions, ("packages", trail[-1]),
+                              f"dependency cycle: {' -> '.join(cycle)}",
+                              "break the cycle; RPM builds need an order")
+        elif state.get(needed) is None:
+            state[needed] = 1
+            trail.append(needed)
+            todo.append(iter(sorted(deps[needed])))
 
 
 def _display_name(path: Path) -> str:

@@ -101,8 +101,18 @@ def _below(path: str, roots: Iterable[str]) -> bool:
     return any(path.startswith(root + "/") for root in roots)
 
 
-def _at_or_below(path: str, roots: Iterable[str]) -> bool:
-    return any(path == root or path.startswith(root + "/") for root in roots)
+def _protecting(path: str, roots: frozenset[str]) -> str | None:
+    """The root among `roots` that `path` is or lies below: its ancestors looked up one by one
+    (a handful) instead of every root compared with it (a hundred, for every path)."""
+    ancestor = path
+    while ancestor:
+        if ancestor in roots:
+            return ancestor
+        ancestor = ancestor.rpartition("/")[0]
+    return None
+
+
+PROTECTED_SET = frozenset(PROTECTED)
 
 
 def check_clean(path: str, glob: bool = False) -> None:
@@ -125,8 +135,8 @@ def check_path(path: str, kind: str | None, glob: bool = False) -> None:
     if kind is not None and path in SYSTEM_DIRS:
         raise Refused(f"'{path}' is a system directory",
                       "name the package's own directory below it, e.g. /var/lib/<package>")
-    if _at_or_below(path, PROTECTED):
-        owner = next(p for p in PROTECTED if path == p or path.startswith(p + "/"))
+    owner = _protecting(path, PROTECTED_SET)
+    if owner is not None:
         raise Refused(f"'{path}' belongs to the system ({owner})",
                       "a package ships its own files; it may not replace or add to this")
     roots = ALLOWED_ROOTS.get(kind or "", ())

@@ -14,14 +14,13 @@ import datetime
 import hashlib
 import json
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .render import RenderedPackage
+from .render import RELEASE_LINE_RE, RenderedPackage
 from .sources import FetchedSource
 
-_RELEASE_LINE_RE = re.compile(r"^Release:(\s+)\S+?%\{\?dist\}$", re.MULTILINE)
+_RELEASE_LINE_RE = RELEASE_LINE_RE  # the one pattern render and this stage agree on
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,20 @@ import shutil
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from . import backupset, locations, runner, units
 from .errors import UserError
 from .graph import Graph, unavailable_on
-from .layout import BuildLayout
+from .layout import BuildLayout, template_cache
 from .manifest import DEP_RE, Manifest, Package, internal_dependencies
 from .nodemodules import modules_filename
 from .sources import source_filename, unpack_dir
 from .targets import TargetProfile
 from .tooloutput import last_line
+
+if TYPE_CHECKING:  # jinja2 costs ~25 ms to import: only the commands that render pay it
+    import jinja2
 
 SPECS_DIR = locations.data_root() / "specs"
 
@@ -120,24 +122,51 @@ class _SpecContext:
     source_note: str | None = None  # how Source0 was made, when it is no upstream download
 
 
-def template_environment() -> jinja2.Environment:
+ENVIRONMENT_OPTIONS: dict[str, Any] = dict(keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                           autoescape=False)
+
+
+def template_environment(cache_dir: Path | None = None) -> jinja2.Environment:
+    """The spec templates' environment; with `cache_dir`, compiled templates are kept there."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(SPECS_DIR)),
         undefined=jinja2.StrictUndefined,
         finalize=spec_escape,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
+        bytecode_cache=_bytecode_cache(cache_dir) if cache_dir else None,
+        **ENVIRONMENT_OPTIONS,
     )
     env.filters["sh"] = shell_quote
     env.filters["path"] = spec_path
     return env
 
 
+def _bytecode_cache(directory: Path) -> jinja2.BytecodeCache:
+    """Compiled templates keyed by content: the sha256 of the template's text, of the options
+    that shape the compiled code and of the Jinja version. An edited template, option or Jinja
+    gets a new key, so a stale compile is never loaded (Jinja also checks its own magic)."""
+    import jinja2
+
+    fingerprint = hashlib.sha256(
+        repr((jinja2.__version__, sorted(ENVIRONMENT_OPTIONS.items()), spec_escape.__name__))
+        .encode()).hexdigest()
+
+    class ContentKeyedCache(jinja2.FileSystemBytecodeCache):
+        def get_bucket(self, environment: jinja2.Environment, name: str, filename: str | None,
+                       source: str) -> jinja2.bccache.Bucket:
+            key = hashlib.sha256(f"{fingerprint}\0{name}\0{source}".encode()).hexdigest()
+            bucket = jinja2.bccache.Bucket(environment, key, key)
+            self.load_bytecode(bucket)
+            return bucket
+
+    directory.mkdir(parents=True, exist_ok=True)
+    return ContentKeyedCache(str(directory), "%s.jinja")
+
+
 def render_all(manifest: Manifest, target: TargetProfile, build_root: Path,
                names: list[str] | None = None) -> dict[str, RenderedPackage]:
-    env = template_environment()
+    env = template_environment(template_cache(build_root.parent))
     all_rpm_names = {n for p in manifest.packages.values() for n in [p.name, *(s.name for s in p.subpackages)]}
     dropped = unavailable_on(Graph(internal_dependencies(manifest)), target.unavailable)
     return {name: render_package(env, manifest, manifest.packages[name], target, build_root,
@@ -153,8 +182,11 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
     specs_dir.mkdir(parents=True, exist_ok=True)
     sources_dir.mkdir(parents=True, exist_ok=True)
     package = for_target(package, target)
-    generated = _write_generated_files(manifest, package, sources_dir, target)
-    context = _context(manifest, package, target, generated)
+    own = in_manifest_repository(manifest, package)  # resolves paths: once per package
+    generated = _write_generated_files(manifest, package, sources_dir, target, own)
+    context = _context(manifest, package, target, generated, own)
+    import jinja2
+
     try:
         template = env.get_template(f"{package.kind}.spec.j2")
         text = template.render(
@@ -187,7 +219,7 @@ def render_package(env: jinja2.Environment, manifest: Manifest, package: Package
         raise UserError(f"template error while rendering {package.name}: {exc.message}",
                         f"check the templates in {SPECS_DIR}") from None
     spec = specs_dir / f"{package.name}.spec"
-    _write_if_changed(spec, text)
+    _write_spec(spec, text)
     return RenderedPackage(package.name, spec, sources_dir, tuple(generated),
                            source_filename(package) if package.source else None)
 
@@ -221,21 +253,21 @@ def in_manifest_repository(manifest: Manifest, package: Package) -> bool:
         return False
     if source.generated is not None:
         return True
-    root = manifest.root.resolve()
+    root = manifest.resolved_root
     return source.path is not None and (root / source.path).resolve().is_relative_to(root)
 
 
-def ships_project_license(manifest: Manifest, package: Package) -> bool:
+def ships_project_license(manifest: Manifest, own: bool) -> bool:
     """Fuel's own packages (sources in this repository or generated) carry its licence text."""
-    return in_manifest_repository(manifest, package) and (manifest.root / "LICENSE").is_file()
+    return own and (manifest.root / "LICENSE").is_file()
 
 
 def _write_generated_files(manifest: Manifest, package: Package, sources_dir: Path,
-                           target: TargetProfile) -> list[str]:
+                           target: TargetProfile, own: bool) -> list[str]:
 
     """Write units, sysusers, tmpfiles, logrotate, configs and patches; return their names."""
     files: dict[str, bytes] = {}
-    if ships_project_license(manifest, package):
+    if ships_project_license(manifest, own):
         files["LICENSE"] = (manifest.root / "LICENSE").read_bytes()
     for service in package.services:
         files[units.unit_file_name(service)] = units.render_unit(package, service).encode()
@@ -280,12 +312,12 @@ def _install_source_name(index: int, dest: str) -> str:
 
 
 def _context(manifest: Manifest, package: Package, target: TargetProfile,
-             generated: list[str]) -> _SpecContext:
+             generated: list[str], own: bool) -> _SpecContext:
     context = _SpecContext(package, target)
     if package.source:
         context.sources.append(_source0(package, target))
-        context.source_note = _source_note(package, in_manifest_repository(manifest, package))
-        context.docs = _readme_files(manifest, package)
+        context.source_note = _source_note(package, own)
+        context.docs = _readme_files(manifest, package, own)
     if package.nodejs is not None:
         context.sources.append(SourceFile(1, modules_filename(package)))
         note = ("Source1 is node_modules, `npm ci --ignore-scripts` from the lock file of "
@@ -340,12 +372,10 @@ def _source0(package: Package, target: TargetProfile) -> SourceFile:
     return SourceFile(0, filename)
 
 
-def _readme_files(manifest: Manifest, package: Package) -> list[str]:
+def _readme_files(manifest: Manifest, package: Package, own: bool) -> list[str]:
     """The README files at the top of an in-repository source tree (upstream sdists are opened
     only at build time, so theirs are not known here)."""
-    if package.source is None or package.source.path is None:
-        return []
-    if not in_manifest_repository(manifest, package):
+    if not own or package.source is None or package.source.path is None:
         return []
     tree = manifest.root / package.source.path
     return sorted(p.name for p in tree.glob("README*") if p.is_file())
@@ -411,10 +441,39 @@ def _changelog_date(epoch: int | None) -> str:
     return moment.strftime("%a %b %d %Y")
 
 
-def _write_if_changed(path: Path, content: str | bytes) -> None:
+RELEASE_LINE_RE = re.compile(r"^Release:(\s+)(\S+?)%\{\?dist\}$", re.MULTILINE)
+CHANGELOG = "\n%changelog\n"
+
+
+def _write_spec(spec: Path, text: str) -> None:
+    """Write the rendered spec, unless the one there is this very text with the Release: and
+    %changelog that the release stage decided (releases.apply_release): those stay, and that
+    stage rewrites them only when its decision changes. A no-op run then writes no spec."""
+    try:
+        current = spec.read_text()
+    except OSError:
+        current = None
+    if current is not None and _with_release_of(current, text) == current:
+        return
+    _write_if_changed(spec, text, current)
+
+
+def _with_release_of(decided: str, text: str) -> str | None:
+    """`text` with the Release: value and %changelog of the spec `decided`."""
+    release = RELEASE_LINE_RE.search(decided)
+    if release is None or CHANGELOG not in decided or CHANGELOG not in text:
+        return None
+    text = RELEASE_LINE_RE.sub(lambda m: f"Release:{m.group(1)}{release.group(2)}%{{?dist}}",
+                               text, count=1)
+    return text.split(CHANGELOG, 1)[0] + CHANGELOG + decided.split(CHANGELOG, 1)[1]
+
+
+def _write_if_changed(path: Path, content: str | bytes, current: str | None = None) -> None:
     """Leave unchanged files untouched so their mtimes (and anything keyed on them) stay put."""
     data = content.encode() if isinstance(content, str) else content
-    if path.is_file() and path.read_bytes() == data:
+    if current is not None and current.encode() == data:
+        return
+    if current is None and path.is_file() and path.read_bytes() == data:
         return
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from .errors import UserError
 from .layout import published_repos
 from .schema import build
@@ -103,6 +101,8 @@ def write_release_files(out: Path, config: RepoConfig, target: TargetProfile, ba
 
 
 def _render(directory: Path, template: str, **context: Any) -> str:
+    import jinja2  # here: commands that write no repository files do not pay for it
+
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(directory)),
                                      undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:

@@ -16,14 +16,16 @@ import hashlib
 import re
 import subprocess
 import tempfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape, unescape
+from typing import TYPE_CHECKING
 
 from . import gpg, runner
 from .errors import StageFailed
 from .tooloutput import last_line
+
+if TYPE_CHECKING:  # imported where parsed: ~10 ms that validate and --help do not pay
+    import xml.etree.ElementTree as ET
 
 REPO = "{http://linux.duke.edu/metadata/repo}"
 # createrepo_c's layout of one package in primary.xml: checksum, ..., size, location (element
@@ -51,6 +53,8 @@ class Primary:
 
     def shipping(self, path: str) -> list[str]:
         """hrefs of the packages whose file list has `path` (primary.xml lists /etc and bin)."""
+        from xml.sax.saxutils import escape, unescape  # it imports urllib: for publish only
+
         hrefs, needle = [], f"<file>{escape(path)}</file>".encode()
         start = self.text.find(needle)
         while start >= 0:
@@ -108,6 +112,8 @@ def check_signing(snapshot: Path, *, fingerprint: str | None, key_option: str,
 
 
 def _repomd_entries(snapshot: Path) -> list[tuple[str, str, str, str]]:
+    import xml.etree.ElementTree as ET  # here: commands that publish nothing do not pay for it
+
     try:
         root = ET.parse(snapshot / "repodata" / "repomd.xml").getroot()
         entries = []
@@ -149,6 +155,8 @@ def _primary(snapshot: Path, primary: Path) -> Primary:
     except (OSError, EOFError, AttributeError, ValueError) as error:
         raise refuse(snapshot, f"{primary.relative_to(snapshot)} is unreadable ({error})",
                      f"is the disk full? {UNCHANGED}") from None
+    from xml.sax.saxutils import unescape
+
     rpms = [ListedRpm(unescape(href.decode()), int(size), kind.decode(), checksum.decode())
             for kind, checksum, size, href in PRIMARY_RPM.findall(text)]
     if len(rpms) != declared:

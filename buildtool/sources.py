@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import posixpath
 import shutil
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import urllib.request
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -121,10 +122,7 @@ def fetch(package: Package, manifest_root: Path, cache: Lookaside, dest_dir: Pat
     if source.path is not None or source.generated is not None:
         directory = manifest_root / source.path if source.path is not None else generated_dir
         assert directory is not None, "fetch_sources writes the generated files first"
-        data = deterministic_tarball(directory, unpack_dir(package),
-                                     package.source_date_epoch or 0, package.name)
-        digest = _store_bytes(cache, filename, data)
-        _write_bytes(dest, data)
+        digest = _local_tarball(package, directory, cache, dest)
     elif source.git is not None:
         data, epoch, commit = _fetch_git(package, cache)
         refuse_unsafe_archive(io.BytesIO(data), f"{package.name}: git source {source.git} at "
@@ -139,6 +137,59 @@ def fetch(package: Package, manifest_root: Path, cache: Lookaside, dest_dir: Pat
         refuse_unsafe_archive(dest, f"{package.name}: {filename}",
                               "the upstream archive is unsafe to unpack; do not build it")
     return FetchedSource(filename, digest, epoch, commit)
+
+
+def _local_tarball(package: Package, directory: Path, cache: Lookaside, dest: Path) -> str:
+    """Write the deterministic tarball of a local tree to `dest`; return its sha256. The tarball
+    is only made again when the tree's stamp (every entry's name, mode, size, mtime, ctime and
+    inode) or `dest` itself changed since the last run: compressing is the expensive part."""
+    prefix, mtime = unpack_dir(package), package.source_date_epoch or 0
+    if not directory.is_dir():
+        raise UserError(f"source directory {directory} does not exist", "check source.path")
+    _refuse_escaping_links(directory, package.name)
+    stamp_file = dest.parent.parent / f".{package.name}.stamp"  # SOURCES/, beside <name>/
+    stamp = _tree_stamp(directory, f"{prefix}\0{mtime}\0{dest.name}")
+    try:
+        recorded = json.loads(stamp_file.read_text())
+        if (stamp is not None and recorded["tree"] == stamp and recorded["dest"] == _file_stamp(dest)
+                and cache.find(recorded["sha256"], dest.name)):
+            return str(recorded["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    data = deterministic_tarball(directory, prefix, mtime, package.name)
+    digest = _store_bytes(cache, dest.name, data)
+    _write_bytes(dest, data)
+    if stamp is not None:
+        _write_bytes(stamp_file, json.dumps({"tree": stamp, "dest": _file_stamp(dest),
+                                             "sha256": digest}).encode())
+    return digest
+
+
+RACY_SECONDS = 2  # a file changed this recently may change again within the clock's resolution
+
+
+def _tree_stamp(directory: Path, salt: str) -> str | None:
+    """A digest of every entry's metadata; None when an entry is too new to trust its times
+    (the same size rewritten within one clock tick would keep them: git's "racy" files)."""
+    digest = hashlib.sha256(salt.encode())
+    newest = 0
+    for path in [directory, *_walk_sorted(directory)]:
+        info = path.lstat()
+        newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
+        link = os.readlink(path) if path.is_symlink() else ""
+        digest.update(f"{path.relative_to(directory)}\0{info.st_mode}\0{info.st_size}\0"
+                      f"{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\0{link}\n".encode())
+    if time.time_ns() - newest < RACY_SECONDS * 1_000_000_000:
+        return None
+    return digest.hexdigest()
+
+
+def _file_stamp(path: Path) -> list[int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
 
 
 def copy_verified(cached: Path, dest: Path, digest: str) -> None:
@@ -343,6 +394,8 @@ def _download(package: Package, filename: str, cache: Lookaside, sandbox: Sandbo
         else:
             assert source.url is not None, "load_manifest: a source is pypi or url here"
             downloaded = workdir / filename
+            import urllib.request  # here: with ssl and http.client ~70 ms, for downloads only
+
             try:
                 with urllib.request.urlopen(source.url, timeout=60) as response, \
                         downloaded.open("wb") as out:
