@@ -16,7 +16,7 @@ import pytest
 
 from buildtool import pipeline
 from buildtool.backends.rpmbuild import RpmbuildBackend
-from buildtool.build import BuildLayout, _write_state, build_all, build_keys
+from buildtool.build import BuildLayout, PackageInput, _write_state, build_all, build_keys
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -96,7 +96,7 @@ def cached_build(settings: pipeline.Settings):
     """A no-op build: every package's state says it was built with today's key."""
     manifest, target, graph = plan(settings)
     rendered = pipeline.render(manifest, target, settings, graph)
-    inputs = {name: pipeline.build_stage.PackageInput(item, None, 1700000000)
+    inputs = {name: PackageInput(item, None, 1700000000)
               for name, item in rendered.items()}
     layout = BuildLayout(pipeline.target_root(settings, target))
     backend = _NeverBuilds()
