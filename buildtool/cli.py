@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, layout, locations
+from . import __version__, interrupt, layout, locations
 from .errors import EXIT_FAILED, UserError
 
 if TYPE_CHECKING:  # the modules themselves are imported where a command runs (see above)
@@ -328,10 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     reporter = Reporter(sys.stderr, verbose=args.verbose, quiet=args.quiet)
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
+        previous_interrupt = interrupt.install()
         try:
             return _main(args, reporter)
         finally:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_interrupt)
     return _main(args, reporter)
 
 

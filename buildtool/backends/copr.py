@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .. import interrupt
 from ..build import (
     BUILT,
     CACHED,
@@ -269,6 +270,7 @@ class CoprBackend(Backend):
         try:
             while (state := self.state(build_id)) not in FINAL_STATES:
                 time.sleep(self.options.poll_seconds)
+                interrupt.check()
         except KeyboardInterrupt:
             self.cancel([build_id])
             raise
@@ -382,6 +384,7 @@ class GraphRun(FarmRun):
                     self._finish(done)
             if active:
                 time.sleep(self.backend.options.poll_seconds)
+                interrupt.check()
 
     def _finished(self, name: str, build_id: int, state: str) -> PackageOutcome:
         seconds = time.monotonic() - self.started[name]

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Literal
 
+from .. import interrupt
 from ..build import (
     BUILT,
     CACHED,
@@ -190,6 +191,7 @@ class KojiBackend(Backend):
         try:
             while (state := self.state(task_id)) not in FINAL:
                 time.sleep(self.options.poll_seconds)
+                interrupt.check()
         except KeyboardInterrupt:
             self.cancel([task_id])
             raise
@@ -233,6 +235,7 @@ class KojiRun(FarmRun):
                 self._poll(active)
                 if active:
                     time.sleep(self.backend.options.poll_seconds)
+                    interrupt.check()
         except (KeyboardInterrupt, StageFailed):
             refused = self.backend.cancel(list(active.values()))
             cancelled = [f"{name} ({task})" for name, task in active.items() if task not in refused]
