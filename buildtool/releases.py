@@ -20,8 +20,6 @@ from pathlib import Path
 from .render import RELEASE_LINE_RE, RenderedPackage
 from .sources import FetchedSource
 
-_RELEASE_LINE_RE = RELEASE_LINE_RE  # the one pattern render and this stage agree on
-
 
 @dataclass(frozen=True)
 class Release:
@@ -44,7 +42,7 @@ def content_parts(rendered: RenderedPackage) -> dict[str, str]:
     """Digests of what a package is made of: the spec (without its Release: line and changelog,
     which are derived from this) and every generated source (units, configs, patches, ...)."""
     spec = rendered.spec.read_text()
-    spec = _RELEASE_LINE_RE.sub("Release: -", spec.split("\n%changelog\n", 1)[0])
+    spec = RELEASE_LINE_RE.sub("Release: -", spec.split("\n%changelog\n", 1)[0])
     parts = {"spec": _sha256(spec.encode())}
     for name in sorted(rendered.generated):
         parts[name] = _sha256((rendered.sources_dir / name).read_bytes())
@@ -91,7 +89,7 @@ def apply_release(rendered: RenderedPackage, release: Release, history: list[Rel
                   packager: str) -> None:
     """Write the decided Release: and the changelog (newest first) into the rendered spec."""
     rendered_text = rendered.spec.read_text()
-    text = _RELEASE_LINE_RE.sub(lambda m: f"Release:{m.group(1)}{release.release}%{{?dist}}",
+    text = RELEASE_LINE_RE.sub(lambda m: f"Release:{m.group(1)}{release.release}%{{?dist}}",
                                 rendered_text, count=1)
     body = text.split("\n%changelog\n", 1)[0]
     entries = [release, *reversed([h for h in history if h != release])]

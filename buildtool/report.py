@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -131,12 +130,3 @@ def write_json(summary: dict[str, Any], stream: TextIO = sys.stdout) -> None:
     json.dump(document, stream, indent=2, default=lambda value: str(value)
               if isinstance(value, Path) else value)
     stream.write("\n")
-
-
-class Timer:
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    @property
-    def seconds(self) -> float:
-        return time.monotonic() - self.started
