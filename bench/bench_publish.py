@@ -28,8 +28,7 @@ from publish_helpers import build_many, build_rpm, make_key  # noqa: E402
 from buildtool import publish, snapshot_check  # noqa: E402
 from buildtool.signing import SigningConfig, prepare, stop_agent  # noqa: E402
 
-CREATEREPO_FLAGS = ["--quiet", "--update", "--general-compress-type=gz", "--database",
-                    "--workers", str(os.cpu_count() or 2)]
+CREATEREPO_FLAGS = publish.CREATEREPO_FLAGS  # the raw tool runs with the very same flags
 
 
 def cached_rpms(count: int) -> tuple[list[Path], Path]:

@@ -528,15 +528,14 @@ def cmd_publish(args: argparse.Namespace, settings: pipeline.Settings, reporter:
         for name, reason in not_on_target.items():
             reporter.info(f"{target.name}: not built: {name}: {reason}")
         names = graph.order()
-        rpms = pipeline.built_rpms(planned.manifest, target, settings, names)
+        rpms, srpms = pipeline.built_outputs(target, settings, names)
         gated = pipeline.check_installable(rpms, {}, target, settings)
         for name, why in gated.held_back.items():
             reporter.error(f"{target.name}: held back {name}: {why}")
         status = EXIT_FAILED if gated.held_back else status
         summary[target.name] = {"held_back": gated.held_back}
         if gated.rpms:
-            result = pipeline.publish(gated.rpms, target, settings, signer,
-                                      pipeline.built_srpms(target, settings, names))
+            result = pipeline.publish(gated.rpms, target, settings, signer, srpms)
             pipeline.record_releases(settings, target, names)
             summary[target.name].update(_publish_json(result))
             _report_publish(reporter, target.name, result)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,9 +70,9 @@ def _set_key(rpms: list[Path], fallbacks: dict[str, Path], target: TargetProfile
     digest = hashlib.sha256(f"{__version__}\0{target!r}\0".encode())
     try:
         digest.update(data_file.read_bytes())
-        for path in sorted({*rpms, *fallbacks.values()}):
-            info = path.stat()
-            digest.update(f"\0{path.resolve()}:{info.st_size}:{info.st_mtime_ns}:"
+        for path in sorted({os.path.abspath(p) for p in (*rpms, *fallbacks.values())}):
+            info = os.stat(path)
+            digest.update(f"\0{path}:{info.st_dev}:{info.st_size}:{info.st_mtime_ns}:"
                           f"{info.st_ctime_ns}:{info.st_ino}".encode())
     except OSError:
         return None
@@ -126,7 +127,7 @@ def _rpm_name(rpm: Path) -> str:
 
 
 def _createrepo(directory: Path) -> None:
-    result = runner.run([createrepo_command(), "--quiet", str(directory)],
-                            capture_output=True, text=True)
+    result = runner.run([createrepo_command(), "--quiet", "--no-database", str(directory)],
+                        capture_output=True, text=True)
     if result.returncode != 0:
         raise StageFailed(f"createrepo_c failed for {directory}: {result.stderr.strip()}")

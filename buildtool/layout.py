@@ -93,6 +93,11 @@ def template_cache(build_dir: Path) -> Path:
     return build_dir / "cache" / "templates"
 
 
+def validated_manifests(build_dir: Path) -> Path:
+    """Validated manifests kept between runs, keyed by their inputs (validated.py)."""
+    return build_dir / "cache" / "manifests"
+
+
 def rpmlint_config_dir(build_dir: Path, target: str) -> Path:
     return build_dir / "rpmlint" / target
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from . import policy
+from . import policy, validated
 from .errors import UserError
 from .policy import Refused
 from .schema import Range, SchemaError, build
@@ -243,12 +243,36 @@ class Manifest:
 
 def load_manifest(path: Path, *, profiles: list[str] | None = None,
                   source_overrides: dict[str, str] | None = None,
-                  known_dependencies: dict[str, set[str]] | None = None) -> Manifest:
+                  known_dependencies: dict[str, set[str]] | None = None,
+                  cache_dir: Path | None = None) -> Manifest:
     """Load, validate and filter a manifest; raise a located UserError on the first problem.
 
     `known_dependencies` maps each target name to the abstract dependency names it can map, so
     that a requirement that is neither a manifest package nor mapped anywhere is caught here.
+    With `cache_dir`, a manifest validated before with the same inputs is reused (validated.py).
     """
+    if cache_dir is None or source_overrides:
+        return _load_and_validate(path, profiles, source_overrides, known_dependencies)[0]
+    cache_file = validated.entry_file(cache_dir, path)
+    key = validated.key(path, profiles or [], known_dependencies or {})
+    kept = validated.lookup(cache_file, key) if key else None
+    if isinstance(kept, Manifest):
+        return kept
+    manifest, references = _load_and_validate(path, profiles, None, known_dependencies)
+    if key:
+        # positions serve errors found while validating, and there are none now
+        validated.store(cache_file, validated.Entry(
+            key, dataclasses.replace(manifest, positions=Positions(manifest.positions.filename)),
+            references))
+    return manifest
+
+
+def _load_and_validate(path: Path, profiles: list[str] | None,
+                       source_overrides: dict[str, str] | None,
+                       known_dependencies: dict[str, set[str]] | None
+                       ) -> tuple[Manifest, tuple[tuple[str, bool], ...]]:
+    """The validated manifest, and the files and directories it references (path, is a
+    directory), which must exist for it to stay valid."""
     data, positions = load_yaml(path, display_name=_display_name(path))
     manifest_file = build(ManifestFile, data, (), positions)
     _check_text(manifest_file, (), positions)
@@ -264,7 +288,20 @@ def load_manifest(path: Path, *, profiles: list[str] | None = None,
     selected = _apply_source_overrides(selected, source_overrides or {}, packages)
     manifest = Manifest(path, manifest_file.defaults, selected, active, positions)
     check_acyclic(manifest)
-    return manifest
+    return manifest, _local_references(packages, path.parent)
+
+
+def _local_references(packages: dict[str, Package], root: Path) -> tuple[tuple[str, bool], ...]:
+    """Every file and directory (path, is a directory) the packages point at in the checkout:
+    what _check_relative_file found present."""
+    found = []
+    for package in packages.values():
+        found += [(str(root / patch), False) for patch in package.patches]
+        found += [(str(root / config.source), False) for config in package.config_files
+                  if config.source is not None]
+        if package.source is not None and package.source.path is not None:
+            found.append((str(root / package.source.path), True))
+    return tuple(found)
 
 
 def internal_dependencies(manifest: Manifest) -> dict[str, frozenset[str]]:

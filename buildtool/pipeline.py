@@ -87,7 +87,8 @@ def load(settings: Settings) -> tuple[Manifest, list[TargetProfile]]:
     manifest = load_manifest(
         settings.manifest, profiles=settings.profiles, source_overrides=settings.source_overrides,
         known_dependencies={name: set(t.deps) | set(t.unavailable)
-                            for name, t in all_targets.items()})
+                            for name, t in all_targets.items()},
+        cache_dir=layout.validated_manifests(settings.build_dir))
     return manifest, [all_targets[name] for name in settings.targets]
 
 
@@ -362,24 +363,31 @@ def _source_date_epoch(package: Package, fetched: FetchedSource | None) -> int:
     return package.source_date_epoch
 
 
-def built_rpms(manifest: Manifest, target: TargetProfile, settings: Settings,
-               names: list[str]) -> list[Path]:
-    """The RPMs the build stage recorded for `names` (the input of a standalone publish)."""
+def built_outputs(target: TargetProfile, settings: Settings,
+                  names: list[str]) -> tuple[list[Path], list[Path]]:
+    """The RPMs and SRPMs the build stage recorded for `names` (the input of a standalone
+    publish); a missing RPM is an error, a missing SRPM is left out."""
     where = target_layout(settings, target)
-    rpms = []
+    srpms_dir = str(where.srpms)
+    rpms, srpms = [], []
     for name in names:
         try:
-            state = json.loads(where.state(name).read_text())
+            with open(where.state(name), "rb") as handle:
+                state = json.load(handle)
         except (OSError, ValueError):
             raise UserError(f"{name} has not been built for {target.name}",
                             f"run 'buildtool build --target {target.name}' first") from None
-        paths = [where.rpms(name) / rpm for rpm in state["rpms"]]
-        missing = [p for p in paths if not p.is_file()]
-        if missing:
-            raise UserError(f"{name}: built RPM {missing[0]} is missing",
-                            f"run 'buildtool build --target {target.name}' again")
-        rpms += paths
-    return rpms
+        rpms_dir = str(where.rpms(name))
+        for rpm in state["rpms"]:
+            path = os.path.join(rpms_dir, rpm)
+            if not os.path.isfile(path):
+                raise UserError(f"{name}: built RPM {path} is missing",
+                                f"run 'buildtool build --target {target.name}' again")
+            rpms.append(Path(path))
+        srpm = state.get("srpm")
+        if srpm and os.path.isfile(os.path.join(srpms_dir, srpm)):
+            srpms.append(Path(srpms_dir, srpm))
+    return rpms, srpms
 
 
 def installable_set(manifest: Manifest, target: TargetProfile, settings: Settings,
@@ -409,20 +417,6 @@ def check_installable(rpms: list[Path], fallbacks: dict[str, Path], target: Targ
                             target_layout(settings, target).gate)
 
 
-def built_srpms(target: TargetProfile, settings: Settings, names: list[str]) -> list[Path]:
-    """The SRPMs the build stage recorded for `names` (those that still exist)."""
-    where = target_layout(settings, target)
-    found = []
-    for name in names:
-        try:
-            srpm = json.loads(where.state(name).read_text()).get("srpm")
-        except (OSError, ValueError):
-            continue
-        if srpm and (where.srpms / srpm).is_file():
-            found.append(where.srpms / srpm)
-    return found
-
-
 def publish(rpms: list[Path], target: TargetProfile, settings: Settings,
             signer: Signer | None = None, srpms: list[Path] | None = None) -> PublishResult:
     from . import publish as publish_stage
@@ -444,6 +438,7 @@ def client_files(target: TargetProfile, settings: Settings) -> ClientFiles:
         repo_file_name=config.repo_file_name,
         repo_file=lambda signed: repofiles.repo_file_text(config, target, base_url, signed),
         comps=lambda names: repofiles.comps_xml(config, names),
+        identity=repofiles.repo_file_identity(config, target, base_url),
         key_name=config.key_name)
 
 

@@ -133,10 +133,14 @@ def load_history(path: Path) -> dict[str, list[Release]]:
 def record(path: Path, releases: dict[str, Release]) -> None:
     """Add the published releases to the history (atomically)."""
     history = load_history(path)
+    new = False
     for name, release in releases.items():
         entries = history.setdefault(name, [])
         if release not in entries:
             entries.append(release)
+            new = True
+    if not new:  # a republish of what is recorded: nothing to write
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps({name: [asdict(e) for e in entries]

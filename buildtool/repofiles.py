@@ -4,6 +4,7 @@ group, /etc/fuel_release, and the set of files the fuel-release package ships.""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from .targets import TargetProfile
 from .yamlpos import load_yaml
 
 RELEASE_FILE = "fuel_release"
+REPO_TEMPLATE = "fuel.repo.j2"
 INSTALLED_KEY_DIR = "/etc/pki/rpm-gpg"
 UNSIGNED_KEY_TEXT = "# This repository is published unsigned (local work): there is no key.\n"
 
@@ -65,8 +67,20 @@ def repo_file_text(config: RepoConfig, target: TargetProfile, base_url: str, sig
                    gpgkey: str | None = None) -> str:
     """The .repo section for `target`; gpgkey defaults to the key published in the repository."""
     baseurl = f"{base_url}/{target.name}/current"
-    return _render(config.directory, "fuel.repo.j2", config=config, target=target, baseurl=baseurl,
+    return _render(config.directory, REPO_TEMPLATE, config=config, target=target, baseurl=baseurl,
                    signed=signed, gpgkey=gpgkey or f"{baseurl}/{config.key_name}")
+
+
+def repo_file_identity(config: RepoConfig, target: TargetProfile, base_url: str) -> str:
+    """A digest of everything repo_file_text renders from, without rendering (or importing
+    Jinja): a publish that changes nothing else compares this to decide it is a no-op."""
+    template = config.directory / REPO_TEMPLATE
+    try:
+        text = template.read_bytes()
+    except OSError:
+        raise UserError(f"{template} is missing",
+                        "restore repo-config/repos/ from the repository") from None
+    return hashlib.sha256(text + repr((config, target, base_url)).encode()).hexdigest()
 
 
 def comps_xml(config: RepoConfig, available: set[str]) -> str:

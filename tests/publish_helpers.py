@@ -108,15 +108,10 @@ def signing_fixture(gnupghome):
 
 def client_files(base_url: str, target: str = "el9") -> publish.ClientFiles:
     """The repository's own .repo/comps templates, as the pipeline builds them."""
-    from buildtool import repofiles
-    from buildtool.pipeline import PROJECT_ROOT
+    from buildtool import pipeline
     from buildtool.targets import load_target
-    config = repofiles.load_repo_config(PROJECT_ROOT)
-    profile = load_target(PROJECT_ROOT, target)
-    return publish.ClientFiles(
-        config.repo_file_name,
-        lambda signed: repofiles.repo_file_text(config, profile, base_url, signed),
-        lambda names: repofiles.comps_xml(config, names), config.key_name)
+    profile = load_target(pipeline.PROJECT_ROOT, target)
+    return pipeline.client_files(profile, pipeline.Settings(base_url=base_url))
 
 
 def checksig(rpm: Path, dbpath: Path, key: Path) -> str:

@@ -10,9 +10,11 @@ import sys
 import time
 
 import jinja2
+import pytest
 from publish_helpers import build_rpm
 
 from buildtool import gate, pipeline, sources
+from buildtool.errors import UserError
 from buildtool.manifest import Package, Source
 from buildtool.releases import Release, apply_release
 from buildtool.render import _bytecode_cache, template_environment
@@ -147,3 +149,55 @@ def test_a_set_that_passed_the_gate_passes_again_until_an_rpm_or_the_data_change
     assert verdict() == sorted(rpms) and len(checks) == 2  # a rebuilt RPM is checked
     data.write_text(data.read_text() + "\n")
     assert verdict() == sorted(rpms) and len(checks) == 3  # so is new distribution data
+
+
+def test_a_validated_manifest_is_reused_until_an_input_changes(chain, tmp_path, monkeypatch):
+    """Validation is skipped when nothing it depends on changed: the manifest, the profiles,
+    buildtool's modules; a file the manifest references is checked again every time."""
+    from buildtool import manifest as manifest_module
+    from buildtool import validated
+
+    validations = []
+    real = manifest_module._load_and_validate
+    monkeypatch.setattr(manifest_module, "_load_and_validate",
+                        lambda *args: validations.append(1) or real(*args))
+    settings = pipeline.Settings(manifest=chain, build_dir=tmp_path / "build")
+
+    def load():
+        before = len(validations)
+        manifest = pipeline.load(settings)[0]
+        return manifest, len(validations) > before
+
+    first, validated_now = load()
+    assert validated_now
+    again, validated_now = load()
+    assert not validated_now and again.packages == first.packages and again.path == chain
+
+    chain.write_text(chain.read_text().replace('version: "1.0"', 'version: "1.1"', 1))
+    edited, validated_now = load()
+    assert validated_now and "1.1" in {p.version for p in edited.packages.values()}
+    assert not load()[1]
+
+    modules = tmp_path / "modules"  # buildtool edited in a checkout: never an older verdict
+    modules.mkdir()
+    (modules / "manifest.py").write_text("# one\n")
+    monkeypatch.setattr(validated, "PACKAGE_DIR", modules)
+    assert load()[1] and not load()[1]
+    (modules / "manifest.py").write_text("# two, longer\n")
+    assert load()[1]
+
+    for entry in (tmp_path / "build" / "cache" / "manifests").glob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    assert load()[1] and not load()[1]
+
+
+def test_a_deleted_file_the_manifest_needs_is_found_although_the_manifest_is_unchanged(
+        chain, tmp_path):
+    settings = pipeline.Settings(manifest=chain, build_dir=tmp_path / "build")
+    manifest = pipeline.load(settings)[0]
+    local = [p for p in manifest.packages.values() if p.source and p.source.path]
+    assert local, "the chain fixture builds from local trees"
+    shutil.rmtree(chain.parent / local[0].source.path)
+    # the located error of full validation, not the kept verdict
+    with pytest.raises(UserError, match=f"{local[0].name}.source.path.*does not exist"):
+        pipeline.load(settings)

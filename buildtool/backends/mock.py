@@ -42,7 +42,8 @@ class MockBackend(Backend):
 
     def package_built(self, local_repo: Path) -> None:
         # Refresh the repository of this run's packages so dependents' BuildRequires resolve.
-        runner.run(["createrepo_c", "--quiet", "--update", str(local_repo)], check=True)
+        runner.run(["createrepo_c", "--quiet", "--update", "--no-database", str(local_repo)],
+                   check=True)
 
     def command(self, request: BuildRequest) -> list[str]:
         args = ["mock", "--root", str(self.config_path), "--uniqueext", request.name,
