@@ -55,13 +55,21 @@ class BuildLayout:
         return self.root / "generated" / name
 
     def rpms(self, name: str) -> Path:
-        return self.root / "rpms" / name
+        return Path(self.rpms_dir(name))
+
+    def rpms_dir(self, name: str) -> str:
+        """rpms(name) as text: a no-op publish asks for a thousand of them."""
+        return f"{self.root}/rpms/{name}"
 
     def log(self, name: str) -> Path:
         return self.root / "logs" / f"{name}.log"
 
     def state(self, name: str) -> Path:
-        return self.root / "state" / f"{name}.json"
+        return Path(self.state_file(name))
+
+    def state_file(self, name: str) -> str:
+        """state(name) as text, likewise."""
+        return f"{self.root}/state/{name}.json"
 
     @property
     def releases_state(self) -> Path:
@@ -93,9 +101,10 @@ def template_cache(build_dir: Path) -> Path:
     return build_dir / "cache" / "templates"
 
 
-def validated_manifests(build_dir: Path) -> Path:
-    """Validated manifests kept between runs, keyed by their inputs (validated.py)."""
-    return build_dir / "cache" / "manifests"
+def parsed_inputs(build_dir: Path) -> Path:
+    """Validated manifests, target profiles and repository configuration kept between runs,
+    keyed by their inputs (validated.py)."""
+    return build_dir / "cache" / "parsed"
 
 
 def rpmlint_config_dir(build_dir: Path, target: str) -> Path:

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from . import policy, validated
 from .errors import UserError
 from .policy import Refused
+from .positions import KeyPath, Positions
 from .schema import Range, SchemaError, build
-from .yamlpos import KeyPath, Positions, load_yaml
 
 T = TypeVar("T")
 
@@ -251,28 +251,23 @@ def load_manifest(path: Path, *, profiles: list[str] | None = None,
     that a requirement that is neither a manifest package nor mapped anywhere is caught here.
     With `cache_dir`, a manifest validated before with the same inputs is reused (validated.py).
     """
-    if cache_dir is None or source_overrides:
-        return _load_and_validate(path, profiles, source_overrides, known_dependencies)[0]
-    cache_file = validated.entry_file(cache_dir, path)
-    key = validated.key(path, profiles or [], known_dependencies or {})
-    kept = validated.lookup(cache_file, key) if key else None
-    if isinstance(kept, Manifest):
-        return kept
-    manifest, references = _load_and_validate(path, profiles, None, known_dependencies)
-    if key:
-        # positions serve errors found while validating, and there are none now
-        validated.store(cache_file, validated.Entry(
-            key, dataclasses.replace(manifest, positions=Positions(manifest.positions.filename)),
-            references))
-    return manifest
+    if source_overrides:  # local trees of a development run: validated every time
+        cache_dir = None
+    depends = [path, path.absolute(), Path.cwd(), profiles or [],
+               sorted((name, sorted(deps)) for name, deps in (known_dependencies or {}).items())]
+    return validated.kept(cache_dir, "manifest", str(path.absolute()), [path], repr(depends),
+                          lambda: _load_and_validate(path, profiles, source_overrides,
+                                                     known_dependencies))
 
 
 def _load_and_validate(path: Path, profiles: list[str] | None,
                        source_overrides: dict[str, str] | None,
                        known_dependencies: dict[str, set[str]] | None
-                       ) -> tuple[Manifest, tuple[tuple[str, bool], ...]]:
+                       ) -> tuple[Manifest, validated.References]:
     """The validated manifest, and the files and directories it references (path, is a
     directory), which must exist for it to stay valid."""
+    from .yamlpos import load_yaml  # here: a manifest kept validated needs no YAML parser
+
     data, positions = load_yaml(path, display_name=_display_name(path))
     manifest_file = build(ManifestFile, data, (), positions)
     _check_text(manifest_file, (), positions)
@@ -288,10 +283,12 @@ def _load_and_validate(path: Path, profiles: list[str] | None,
     selected = _apply_source_overrides(selected, source_overrides or {}, packages)
     manifest = Manifest(path, manifest_file.defaults, selected, active, positions)
     check_acyclic(manifest)
+    # positions serve the errors found while validating, and there are none now
+    manifest = dataclasses.replace(manifest, positions=Positions(positions.filename))
     return manifest, _local_references(packages, path.parent)
 
 
-def _local_references(packages: dict[str, Package], root: Path) -> tuple[tuple[str, bool], ...]:
+def _local_references(packages: dict[str, Package], root: Path) -> validated.References:
     """Every file and directory (path, is a directory) the packages point at in the checkout:
     what _check_relative_file found present."""
     found = []

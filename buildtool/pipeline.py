@@ -24,7 +24,7 @@ from .errors import StageFailed, UserError
 from .graph import Graph, for_target, plan, unavailable_on
 from .manifest import Manifest, Package, load_manifest
 from .signing import Signer, SigningConfig
-from .targets import TargetProfile, available_targets, load_target
+from .targets import TargetProfile, load_all_targets
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -78,8 +78,7 @@ class RunPlan:
 
 def load(settings: Settings) -> tuple[Manifest, list[TargetProfile]]:
     """Validate the manifest against every known target's dependency map; load the run's targets."""
-    all_targets = {name: load_target(settings.config_root, name)
-                   for name in available_targets(settings.config_root)}
+    all_targets = load_all_targets(settings.config_root, kept_inputs(settings))
     for name in settings.targets:
         if name not in all_targets:
             raise UserError(f"unknown target '{name}'",
@@ -88,8 +87,13 @@ def load(settings: Settings) -> tuple[Manifest, list[TargetProfile]]:
         settings.manifest, profiles=settings.profiles, source_overrides=settings.source_overrides,
         known_dependencies={name: set(t.deps) | set(t.unavailable)
                             for name, t in all_targets.items()},
-        cache_dir=layout.validated_manifests(settings.build_dir))
+        cache_dir=kept_inputs(settings))
     return manifest, [all_targets[name] for name in settings.targets]
+
+
+def kept_inputs(settings: Settings) -> Path:
+    """Where parsed inputs are kept between runs (validated.py)."""
+    return layout.parsed_inputs(settings.build_dir)
 
 
 def plan_graph(manifest: Manifest, settings: Settings) -> Graph:
@@ -372,20 +376,20 @@ def built_outputs(target: TargetProfile, settings: Settings,
     rpms, srpms = [], []
     for name in names:
         try:
-            with open(where.state(name), "rb") as handle:
+            with open(where.state_file(name), "rb") as handle:
                 state = json.load(handle)
         except (OSError, ValueError):
             raise UserError(f"{name} has not been built for {target.name}",
                             f"run 'buildtool build --target {target.name}' first") from None
-        rpms_dir = str(where.rpms(name))
+        rpms_dir = where.rpms_dir(name)
         for rpm in state["rpms"]:
-            path = os.path.join(rpms_dir, rpm)
+            path = f"{rpms_dir}/{rpm}"
             if not os.path.isfile(path):
                 raise UserError(f"{name}: built RPM {path} is missing",
                                 f"run 'buildtool build --target {target.name}' again")
             rpms.append(Path(path))
         srpm = state.get("srpm")
-        if srpm and os.path.isfile(os.path.join(srpms_dir, srpm)):
+        if srpm and os.path.isfile(f"{srpms_dir}/{srpm}"):
             srpms.append(Path(srpms_dir, srpm))
     return rpms, srpms
 
@@ -432,7 +436,7 @@ def client_files(target: TargetProfile, settings: Settings) -> ClientFiles:
     from . import repofiles
     from .publish import ClientFiles
 
-    config = repofiles.load_repo_config(settings.config_root)
+    config = repofiles.load_repo_config(settings.config_root, kept_inputs(settings))
     base_url = repofiles.base_url_for(config, settings.dist_dir, settings.base_url)
     return ClientFiles(
         repo_file_name=config.repo_file_name,
@@ -447,7 +451,7 @@ def release_files(out: Path, target: TargetProfile, settings: Settings,
     """The fuel-release package's sources for `target`, written into `out`."""
     from . import repofiles
 
-    config = repofiles.load_repo_config(settings.config_root)
+    config = repofiles.load_repo_config(settings.config_root, kept_inputs(settings))
     base_url = repofiles.base_url_for(config, settings.dist_dir, settings.base_url)
     return repofiles.write_release_files(out, config, target, base_url,
                                          signer.public_key if signer else None)

@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import runner, snapshot_check
+from .digests import file_sha256
 from .errors import StageFailed, ToolMissing, UserError
 from .layout import current_link, repo_dir, snapshots_dir
 from .repofiles import INSTALLED_KEY_DIR
 from .signing import Signer
-from .sources import file_sha256
 from .tooloutput import last_line
 
 TMP_PREFIX = ".tmp-"

@@ -25,8 +25,8 @@ import yaml
 from . import manifest as m
 from . import policy
 from .errors import UserError
+from .positions import KeyPath, format_path
 from .schema import Range
-from .yamlpos import KeyPath, format_path
 
 ROOT_CLASS = m.ManifestFile
 

@@ -14,11 +14,17 @@ import datetime
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .render import RELEASE_LINE_RE, RenderedPackage
-from .sources import FetchedSource
+if TYPE_CHECKING:  # types only: recording a publish needs neither stage
+    from .render import RenderedPackage
+    from .sources import FetchedSource
+
+# the Release: line of a rendered spec, whose value this module decides
+RELEASE_LINE_RE = re.compile(r"^Release:(\s+)(\S+?)%\{\?dist\}$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -122,29 +128,38 @@ def assign_releases(rendered: dict[str, RenderedPackage],
     return decided
 
 
+RELEASE_FIELDS = tuple(item.name for item in fields(Release))
+
+
 def load_history(path: Path) -> dict[str, list[Release]]:
+    return {name: [Release(**entry) for entry in entries]
+            for name, entries in _read_history(path).items()}
+
+
+def _read_history(path: Path) -> dict[str, list[dict[str, Any]]]:
     try:
-        data = json.loads(path.read_text())
+        data: dict[str, list[dict[str, Any]]] = json.loads(path.read_text())
     except FileNotFoundError:
         return {}
-    return {name: [Release(**entry) for entry in entries] for name, entries in data.items()}
+    return data
 
 
 def record(path: Path, releases: dict[str, Release]) -> None:
-    """Add the published releases to the history (atomically)."""
-    history = load_history(path)
+    """Add the published releases to the history (atomically). Compared as the JSON it is
+    kept as: a republish of 1,000 recorded packages then costs one read."""
+    history = _read_history(path)
     new = False
     for name, release in releases.items():
         entries = history.setdefault(name, [])
-        if release not in entries:
-            entries.append(release)
+        entry = {key: getattr(release, key) for key in RELEASE_FIELDS}  # asdict, shallow
+        if entry not in entries:
+            entries.append(entry)
             new = True
-    if not new:  # a republish of what is recorded: nothing to write
+    if not new:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({name: [asdict(e) for e in entries]
-                               for name, entries in sorted(history.items())}, indent=1) + "\n")
+    tmp.write_text(json.dumps(dict(sorted(history.items())), indent=1) + "\n")
     os.replace(tmp, path)
 
 

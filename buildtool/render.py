@@ -25,6 +25,7 @@ from .graph import Graph, unavailable_on
 from .layout import BuildLayout, template_cache
 from .manifest import DEP_RE, Manifest, Package, internal_dependencies
 from .nodemodules import modules_filename
+from .releases import RELEASE_LINE_RE
 from .sources import source_filename, unpack_dir
 from .targets import TargetProfile
 from .tooloutput import last_line
@@ -441,7 +442,6 @@ def _changelog_date(epoch: int | None) -> str:
     return moment.strftime("%a %b %d %Y")
 
 
-RELEASE_LINE_RE = re.compile(r"^Release:(\s+)(\S+?)%\{\?dist\}$", re.MULTILINE)
 CHANGELOG = "\n%changelog\n"
 
 

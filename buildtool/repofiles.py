@@ -13,7 +13,6 @@ from .errors import UserError
 from .layout import published_repos
 from .schema import build
 from .targets import TargetProfile
-from .yamlpos import load_yaml
 
 RELEASE_FILE = "fuel_release"
 REPO_TEMPLATE = "fuel.repo.j2"
@@ -48,13 +47,21 @@ def repos_dir(config_root: Path) -> Path:
     return config_root / "repo-config" / "repos"
 
 
-def load_repo_config(config_root: Path) -> RepoConfig:
+def load_repo_config(config_root: Path, cache_dir: Path | None = None) -> RepoConfig:
+    """repo-config/repos/repo.yaml; with `cache_dir`, kept parsed while it is unchanged."""
+    from . import validated
+
     path = repos_dir(config_root) / "repo.yaml"
     if not path.is_file():
         raise UserError(f"{path} is missing", "restore repo-config/repos/ from the repository")
-    data, positions = load_yaml(path)
-    config = build(RepoConfig, data, (), positions)
-    return dataclasses.replace(config, directory=path.parent)
+
+    def parse() -> tuple[RepoConfig, validated.References]:
+        from .yamlpos import load_yaml  # here: a kept configuration needs no YAML parser
+
+        data, positions = load_yaml(path)
+        config = build(RepoConfig, data, (), positions)
+        return dataclasses.replace(config, directory=path.parent), ()
+    return validated.kept(cache_dir, "repo-config", str(path), [path], "", parse)
 
 
 def base_url_for(config: RepoConfig, dist_dir: Path, override: str | None = None) -> str:

@@ -15,7 +15,7 @@ import typing
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from .errors import UserError
-from .yamlpos import KeyPath, Positions, format_path
+from .positions import KeyPath, Positions, format_path
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,6 @@ A key is named by id (looked up in GNUPGHOME) or given as an armored secret key 
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import subprocess
@@ -200,6 +199,8 @@ def _scrub_initial_environment(name: str) -> None:
         start, end = int(fields[47]), int(fields[48])  # env_start, env_end
     except (OSError, ValueError, IndexError):
         return
+    import ctypes  # here: only a run given a passphrase variable needs it
+
     block = ctypes.string_at(start, end - start)
     prefix = name.encode() + b"="
     offset = 0

@@ -12,7 +12,6 @@ Each check raises StageFailed with one line: what is wrong and the command that 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
 import subprocess
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import gpg, runner
+from .digests import file_digest
 from .errors import StageFailed
 from .tooloutput import last_line
 
@@ -79,7 +79,7 @@ def check_metadata(snapshot: Path, on_disk: dict[str, tuple[int, str]]) -> Prima
         if not path.is_file():
             raise refuse(snapshot, f"{href} is missing (repomd.xml lists it)",
                          f"is the disk full? {UNCHANGED}")
-        if _digest(path, checksum_type) != checksum:
+        if file_digest(path, checksum_type) != checksum:
             raise refuse(snapshot, f"{href} does not match its checksum in repomd.xml "
                          "(truncated or changed)", f"is the disk full? {UNCHANGED}")
         if data_type == "primary":
@@ -175,7 +175,7 @@ def _check_rpms(snapshot: Path, listed: list[ListedRpm], on_disk: dict[str, tupl
             raise refuse(snapshot, f"{rpm.href} is listed in primary.xml but missing")
         size, sha256 = on_disk[name]
         digest = sha256 if rpm.checksum_type == "sha256" else \
-            _digest(snapshot / rpm.href, rpm.checksum_type)
+            file_digest(snapshot / rpm.href, rpm.checksum_type)
         if size != rpm.size or digest != rpm.checksum:
             raise refuse(snapshot, f"{rpm.href} does not match primary.xml "
                          f"({'size' if size != rpm.size else rpm.checksum_type} differs)")
@@ -231,9 +231,3 @@ def _file_in_rpm(rpm: Path, path: str) -> str:
     return cpio.stdout.decode(errors="replace")
 
 
-def _digest(path: Path, kind: str) -> str:
-    digest = hashlib.new("sha1" if kind == "sha" else kind)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -33,6 +33,7 @@ from typing import IO, TypeVar
 
 from . import runner
 from .archives import unsafe_members
+from .digests import file_sha256
 from .errors import StageFailed, UserError
 from .manifest import Package
 from .sandbox import Sandbox
@@ -98,14 +99,6 @@ class Lookaside:
             shutil.copyfile(data_file, tmp)
             tmp.replace(final)
         return digest, final
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch(package: Package, manifest_root: Path, cache: Lookaside, dest_dir: Path,

@@ -9,7 +9,6 @@ from typing import Literal
 
 from .errors import UserError
 from .schema import build
-from .yamlpos import load_yaml
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,25 @@ def available_targets(repo_root: Path) -> list[str]:
     return sorted(p.stem for p in targets_dir(repo_root).glob("*.yaml"))
 
 
+def load_all_targets(repo_root: Path, cache_dir: Path | None = None) -> dict[str, TargetProfile]:
+    """Every target profile by name; with `cache_dir`, kept parsed while their files are
+    unchanged (validated.py)."""
+    from . import validated
+
+    names = available_targets(repo_root)
+
+    def load_all() -> tuple[dict[str, TargetProfile], validated.References]:
+        profiles = {name: load_target(repo_root, name) for name in names}
+        return profiles, tuple((str(path), False) for profile in profiles.values()
+                               for path in profile.macros_files)
+    return validated.kept(cache_dir, "targets", str(repo_root),
+                          [targets_dir(repo_root) / f"{name}.yaml" for name in names],
+                          repr(names), load_all)
+
+
 def load_target(repo_root: Path, name: str) -> TargetProfile:
+    from .yamlpos import load_yaml  # here: kept profiles need no YAML parser
+
     directory = targets_dir(repo_root)
     path = directory / f"{name}.yaml"
     if not path.is_file():

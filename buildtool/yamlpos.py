@@ -16,7 +16,6 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,8 +28,7 @@ from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
 from .errors import UserError
-
-KeyPath = tuple[str | int, ...]  # e.g. ("packages", "nailgun", "services", 0, "user")
+from .positions import KeyPath, Positions, format_path
 
 MAX_BYTES = 4 * 1024 * 1024  # fuel.yaml is 16 KiB; a 1000-package manifest about 0.6 MiB
 MAX_DEPTH = 32  # nesting levels, after alias expansion; the manifest schema needs 6
@@ -44,32 +42,6 @@ TEXT_TAGS = {STR_TAG, "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
 # What a YAML 1.2 reader (yq, ruamel, most other tools) takes for a number where PyYAML sees text.
 YAML12_NUMBER_RE = re.compile(r"^([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
                               r"|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$")
-
-
-@dataclass
-class Positions:
-    """Where each key path of a loaded document sits in its file."""
-
-    filename: str
-    marks: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
-    # plain scalars that are not the text written: path -> (text written, what YAML reads)
-    not_text: dict[KeyPath, tuple[str, str]] = field(default_factory=dict)
-
-    def at(self, path: KeyPath) -> str:
-        """`file:line:col` of the nearest known ancestor of `path`."""
-        path = tuple(path)
-        while path not in self.marks and path:
-            path = path[:-1]
-        line, col = self.marks.get(path, (1, 1))
-        return f"{self.filename}:{line}:{col}"
-
-
-def format_path(path: KeyPath) -> str:
-    """("packages", "x", "services", 0, "user") -> "packages.x.services[0].user"."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, Positions]:

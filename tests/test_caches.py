@@ -186,7 +186,7 @@ def test_a_validated_manifest_is_reused_until_an_input_changes(chain, tmp_path, 
     (modules / "manifest.py").write_text("# two, longer\n")
     assert load()[1]
 
-    for entry in (tmp_path / "build" / "cache" / "manifests").glob("*.pickle"):
+    for entry in (tmp_path / "build" / "cache" / "parsed").glob("manifest-*.pickle"):
         entry.write_bytes(b"not a pickle")
     assert load()[1] and not load()[1]
 
@@ -201,3 +201,31 @@ def test_a_deleted_file_the_manifest_needs_is_found_although_the_manifest_is_unc
     # the located error of full validation, not the kept verdict
     with pytest.raises(UserError, match=f"{local[0].name}.source.path.*does not exist"):
         pipeline.load(settings)
+
+
+def test_edited_target_profiles_are_parsed_again(tmp_path, monkeypatch):
+    from buildtool import targets
+
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "repo-config", root / "repo-config")
+    parsed = []
+    real = targets.load_target
+    monkeypatch.setattr(targets, "load_target", lambda *args: parsed.append(args[1]) or real(*args))
+    cache = tmp_path / "kept"
+    first = targets.load_all_targets(root, cache)
+    assert parsed and targets.load_all_targets(root, cache) == first and len(parsed) == len(first)
+    profile = root / "repo-config" / "targets" / "el9.yaml"
+    profile.write_text(profile.read_text().replace("description:", "description: Edited", 1))
+    edited = targets.load_all_targets(root, cache)
+    assert len(parsed) == 2 * len(first) and edited["el9"].description.startswith("Edited")
+
+
+def test_a_run_whose_inputs_are_kept_imports_no_yaml_parser(chain, tmp_path):
+    code = ("import sys; from pathlib import Path; from buildtool import pipeline\n"
+            "s = pipeline.Settings(manifest=Path(sys.argv[1]), build_dir=Path(sys.argv[2]))\n"
+            "pipeline.load(s); pipeline.client_files(pipeline.load(s)[1][0], s)\n"
+            "print('yaml' in sys.modules)\n")
+    runs = [subprocess.run([sys.executable, "-c", code, str(chain), str(tmp_path / "build")],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+            for _ in range(2)]
+    assert runs == ["True", "False"]
