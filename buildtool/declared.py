@@ -84,6 +84,8 @@ def missing_from_build(package: str, tree: SourceTree, rpms: Sequence[Path] | No
         declared = declared_installs(tree.archive, tree.top, tree.subdir)
     except UserError as error:
         return [f"{package}: {error.message}"]
+    if not declared:  # nothing to look for: no need to read the RPMs' file lists
+        return []
     if rpms is None:
         left_out = unpackaged_in_log(log_text)
         return [problem(package, item) for item in declared if item.path in left_out]
