@@ -633,6 +633,21 @@ def _check_relative_file(value: str, path: KeyPath, positions: Positions, root: 
 
 def _check_cross_references(packages: dict[str, Package], positions: Positions,
                             known_dependencies: dict[str, set[str]]) -> None:
+    """What one package says about the others: names, dependencies, accounts, claimed paths."""
+    rpm_names = _rpm_names(packages, positions)
+    users, groups = _declared_accounts(packages, positions)
+    seen: dict[str, KeyPath] = {}
+    for name, package in packages.items():
+        path = ("packages", name)
+        _check_config_targets(package, path, positions, known_dependencies)
+        _check_internal_dependencies(packages, package, path, rpm_names, positions,
+                                     known_dependencies)
+        _check_accounts_exist(package, path, users, groups, positions)
+        _check_unique_claims(package, path, seen, positions)
+
+
+def _rpm_names(packages: dict[str, Package], positions: Positions) -> dict[str, str]:
+    """Every RPM name (packages and subpackages) -> the package that builds it; no name twice."""
     rpm_names: dict[str, str] = {}
     for name, package in packages.items():
         for i, sub in enumerate(package.subpackages):
@@ -641,6 +656,12 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
                                   f"'{sub.name}' is already a package name")
             rpm_names[sub.name] = name
         rpm_names[name] = name
+    return rpm_names
+
+
+def _declared_accounts(packages: dict[str, Package],
+                       positions: Positions) -> tuple[dict[str, str], set[str]]:
+    """Users (-> the package declaring them) and groups the packages create, root included."""
     users: dict[str, str] = {"root": "root"}
     groups = {"root"}
     for name, package in packages.items():
@@ -651,65 +672,84 @@ def _check_cross_references(packages: dict[str, Package], positions: Positions,
                                   f"it is already declared by {users[user.name]}")
             users[user.name] = name
             groups.add(user.primary_group)
-    seen: dict[str, KeyPath] = {}
-    for name, package in packages.items():
-        path = ("packages", name)
-        for i, config in enumerate(package.config_files):
-            for j, target in enumerate(config.targets):
-                if known_dependencies and target not in known_dependencies:
-                    raise SchemaError(positions, path + ("config_files", i, "targets", j),
-                                      f"unknown target '{target}'",
-                                      f"known targets: {', '.join(sorted(known_dependencies))}")
-        for key in ("build_requires", "requires"):
-            for i, dep in enumerate(getattr(package, key)):
-                match = DEP_RE.match(dep)
-                assert match is not None, "_check_package validated it"
-                _check_dependency(match.group(1), path + (key, i), rpm_names,
-                                  positions, known_dependencies)
-                owner = packages.get(rpm_names.get(match.group(1), ""))
-                if owner and owner.profile != DEFAULT_PROFILE and package.profile == DEFAULT_PROFILE:
-                    raise SchemaError(positions, path + (key, i),
-                                      f"'{dep}' is in profile '{owner.profile}' but {name} is not",
-                                      f"move {name} to profile '{owner.profile}'")
-        owned: list[tuple[KeyPath, str]]
-        owned = [(("services", i, "user"), s.user) for i, s in enumerate(package.services)]
-        owned += [(("config_files", i, "owner"), c.owner) for i, c in enumerate(package.config_files)]
-        owned += [(("directories", i, "owner"), d.owner) for i, d in enumerate(package.directories)]
-        grouped: list[tuple[KeyPath, str | None]]
-        grouped = [(("services", i, "group"), s.group) for i, s in enumerate(package.services)]
-        grouped += [(("config_files", i, "group"), c.group) for i, c in enumerate(package.config_files)]
-        grouped += [(("directories", i, "group"), d.group) for i, d in enumerate(package.directories)]
-        for i, line in enumerate(package.tmpfiles):
-            entry = policy.parse_tmpfiles(line)
-            owned += [(("tmpfiles", i), entry.user)] if entry.user != "-" else []
-            grouped += [(("tmpfiles", i), entry.group)] if entry.group != "-" else []
-        for i, rotate in enumerate(package.logrotate):
-            if rotate.su is not None:
-                su_user, su_group = policy.parse_su(rotate.su)
-                if su_user == "root":
-                    raise SchemaError(positions, path + ("logrotate", i, "su"),
-                                      "su names root, which logrotate uses anyway",
-                                      "name the user that owns the log directory, or leave su out")
-                owned.append((("logrotate", i, "su"), su_user))
-                grouped.append((("logrotate", i, "su"), su_group))
-        for subpath, account in owned:
-            if account not in users:
-                raise SchemaError(positions, path + subpath, f"user '{account}' is not created by any package",
-                                  _suggest(account, users) or "declare it under some package's users:")
-        for subpath, group in grouped:
-            if group is not None and group not in groups:
-                raise SchemaError(positions, path + subpath, f"group '{group}' is not created by any package",
-                                  _suggest(group, groups) or "declare a user with that group")
-        claims: list[tuple[KeyPath, str]]
-        claims = [(("services", i, "name"), f"unit:{s.name}") for i, s in enumerate(package.services)]
-        claims += [(("config_files", i, "dest"), c.dest) for i, c in enumerate(package.config_files)]
-        claims += [(("install", i, "dest"), f.dest) for i, f in enumerate(package.install)]
-        for subpath, claim in claims:
-            if claim in seen:
-                where = ".".join(str(p) for p in seen[claim])
-                raise SchemaError(positions, path + subpath,
-                                  f"'{claim.removeprefix('unit:')}' is also declared at {where}")
-            seen[claim] = path + subpath
+    return users, groups
+
+
+def _check_config_targets(package: Package, path: KeyPath, positions: Positions,
+                          known_dependencies: dict[str, set[str]]) -> None:
+    for i, config in enumerate(package.config_files):
+        for j, target in enumerate(config.targets):
+            if known_dependencies and target not in known_dependencies:
+                raise SchemaError(positions, path + ("config_files", i, "targets", j),
+                                  f"unknown target '{target}'",
+                                  f"known targets: {', '.join(sorted(known_dependencies))}")
+
+
+def _check_internal_dependencies(packages: dict[str, Package], package: Package, path: KeyPath,
+                                 rpm_names: dict[str, str], positions: Positions,
+                                 known_dependencies: dict[str, set[str]]) -> None:
+    """Each dependency is a package here or mapped by the targets, and a default-profile
+    package needs nothing from another profile."""
+    for key in ("build_requires", "requires"):
+        for i, dep in enumerate(getattr(package, key)):
+            match = DEP_RE.match(dep)
+            assert match is not None, "_check_package validated it"
+            _check_dependency(match.group(1), path + (key, i), rpm_names,
+                              positions, known_dependencies)
+            owner = packages.get(rpm_names.get(match.group(1), ""))
+            if owner and owner.profile != DEFAULT_PROFILE and package.profile == DEFAULT_PROFILE:
+                raise SchemaError(positions, path + (key, i),
+                                  f"'{dep}' is in profile '{owner.profile}' but {package.name} "
+                                  "is not", f"move {package.name} to profile '{owner.profile}'")
+
+
+def _check_accounts_exist(package: Package, path: KeyPath, users: dict[str, str],
+                          groups: set[str], positions: Positions) -> None:
+    """Every user and group the package names is created by some package."""
+    owned: list[tuple[KeyPath, str]]
+    owned = [(("services", i, "user"), s.user) for i, s in enumerate(package.services)]
+    owned += [(("config_files", i, "owner"), c.owner) for i, c in enumerate(package.config_files)]
+    owned += [(("directories", i, "owner"), d.owner) for i, d in enumerate(package.directories)]
+    grouped: list[tuple[KeyPath, str | None]]
+    grouped = [(("services", i, "group"), s.group) for i, s in enumerate(package.services)]
+    grouped += [(("config_files", i, "group"), c.group) for i, c in enumerate(package.config_files)]
+    grouped += [(("directories", i, "group"), d.group) for i, d in enumerate(package.directories)]
+    for i, line in enumerate(package.tmpfiles):
+        entry = policy.parse_tmpfiles(line)
+        owned += [(("tmpfiles", i), entry.user)] if entry.user != "-" else []
+        grouped += [(("tmpfiles", i), entry.group)] if entry.group != "-" else []
+    for i, rotate in enumerate(package.logrotate):
+        if rotate.su is not None:
+            su_user, su_group = policy.parse_su(rotate.su)
+            if su_user == "root":
+                raise SchemaError(positions, path + ("logrotate", i, "su"),
+                                  "su names root, which logrotate uses anyway",
+                                  "name the user that owns the log directory, or leave su out")
+            owned.append((("logrotate", i, "su"), su_user))
+            grouped.append((("logrotate", i, "su"), su_group))
+    for subpath, account in owned:
+        if account not in users:
+            raise SchemaError(positions, path + subpath, f"user '{account}' is not created by any package",
+                              _suggest(account, users) or "declare it under some package's users:")
+    for subpath, group in grouped:
+        if group is not None and group not in groups:
+            raise SchemaError(positions, path + subpath, f"group '{group}' is not created by any package",
+                              _suggest(group, groups) or "declare a user with that group")
+
+
+def _check_unique_claims(package: Package, path: KeyPath, seen: dict[str, KeyPath],
+                         positions: Positions) -> None:
+    """A unit name or an installed path belongs to one declaration across the manifest."""
+    claims: list[tuple[KeyPath, str]]
+    claims = [(("services", i, "name"), f"unit:{s.name}") for i, s in enumerate(package.services)]
+    claims += [(("config_files", i, "dest"), c.dest) for i, c in enumerate(package.config_files)]
+    claims += [(("install", i, "dest"), f.dest) for i, f in enumerate(package.install)]
+    for subpath, claim in claims:
+        if claim in seen:
+            where = ".".join(str(p) for p in seen[claim])
+            raise SchemaError(positions, path + subpath,
+                              f"'{claim.removeprefix('unit:')}' is also declared at {where}")
+        seen[claim] = path + subpath
 
 
 def _check_databases(packages: dict[str, Package], positions: Positions) -> None:
