@@ -187,8 +187,8 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
     log.write_text(f"# buildtool {__version__}: {name} for {target.name} with {backend.name}"
                    f"{'' if backend.clean_room or backend.sandbox else ' (no sandbox)'}\n"
                    + source_log_line(item.source))
-    srpm = build_srpm(item, target, layout, log, backend.sandbox)
-    if srpm is None:
+    srpm = None if backend.makes_srpm else build_srpm(item, target, layout, log, backend.sandbox)
+    if srpm is None and not backend.makes_srpm:
         return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "SRPM failed")
     final_dir = layout.rpms(name)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=final_dir.parent))
@@ -202,6 +202,10 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
                                   "; ".join(missing))
         if not result.ok:
             return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "build failed")
+        if result.srpm is not None:  # made along with the RPMs
+            layout.srpms.mkdir(parents=True, exist_ok=True)
+            srpm = layout.srpms / result.srpm.name
+            result.srpm.rename(srpm)
         # Swap in the new RPMs only once they are complete; then record the key.
         if final_dir.exists():
             shutil.rmtree(final_dir)

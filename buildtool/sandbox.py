@@ -41,14 +41,25 @@ class BuildUser:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A host path shown inside the sandbox at another place."""
+
+    host: Path
+    inside: str
+    writable: bool = False
+
+
+@dataclass(frozen=True)
 class Sandbox:
     bwrap: str
     user: BuildUser | None  # None: not root; bwrap maps the invoking user in a user namespace
 
     def command(self, args: list[str], *, writable: tuple[Path, ...] = (),
-                readable: tuple[Path, ...] = (), network: bool = False) -> list[str]:
+                readable: tuple[Path, ...] = (), network: bool = False,
+                mounts: tuple[Mount, ...] = ()) -> list[str]:
         """`args` wrapped so that they run confined; only `writable` (and private temp
-        directories) can be written, `readable` paths are visible read-only at the same place."""
+        directories) can be written, `readable` paths are visible read-only at the same place,
+        `mounts` at a place of their own."""
         wrapped = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-ipc",
                    "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
                    "--hostname", "buildtool-sandbox"]
@@ -57,12 +68,16 @@ class Sandbox:
         if self.user is None:
             wrapped.append("--unshare-user")
         wrapped += _root_binds(network)
-        wrapped += _parent_dirs([*readable, *writable])
+        wrapped += _parent_dirs([*readable, *writable, *(Path(m.inside) for m in mounts)])
         for path in readable:
             wrapped += ["--ro-bind", str(path), str(path)]
         for path in writable:
             wrapped += ["--bind", str(path), str(path)]
-        wrapped += ["--remount-ro", "/", "--chdir", str(writable[0]) if writable else "/tmp", "--"]
+        for mount in mounts:
+            wrapped += ["--bind" if mount.writable else "--ro-bind", str(mount.host), mount.inside]
+        workdir = str(writable[0]) if writable else next(
+            (m.inside for m in mounts if m.writable), "/tmp")
+        wrapped += ["--remount-ro", "/", "--chdir", workdir, "--"]
         if self.user is not None:
             wrapped += ["setpriv", f"--reuid={self.user.uid}", f"--regid={self.user.gid}",
                         "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",

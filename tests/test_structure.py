@@ -81,6 +81,7 @@ NOT_UNDER_BUILD_OR_DIST = {  # the same names elsewhere: repo-config/, a tempora
     ("repofiles.py", 'return config_root / "repo-config" / "repos"'),
     ("lint.py", 'return config_root / "repo-config" / "rpmlint"'),
     ("build.py", '(Path(tmp) / "SOURCES").symlink_to(sources)'),
+    ("rpmbuild.py", 'srpms = sorted((topdir / "SRPMS").glob("*.src.rpm")) if self.makes_srpm else []'),
 }
 
 

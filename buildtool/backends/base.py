@@ -33,12 +33,14 @@ class BuildResult:
     ok: bool
     rpms: tuple[Path, ...]
     log: Path
+    srpm: Path | None = None  # made by the build itself (makes_srpm), in result_dir
 
 
 class Backend(ABC):
     name: str = ""
     clean_room: bool = False
     needs_srpm: bool = True  # False: builds from spec + sources; the SRPM step is skipped
+    makes_srpm: bool = False  # True: build() makes the SRPM along with the RPMs (one rpmbuild)
     required_tools: tuple[str, ...] = ()
     # Where package code runs; None only when the run passed --no-sandbox (see sandbox.create).
     sandbox: Sandbox | None = None

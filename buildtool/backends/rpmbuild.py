@@ -10,8 +10,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..sandbox import Mount
 from ..targets import TargetProfile
 from .base import Backend, BuildRequest, BuildResult, run_logged
+
+# Where the build tree, sources and spec appear inside the sandbox: fixed places, so that the
+# SRPM (whose header keeps the parsed spec) and the RPMs (which record the SRPM's digest) do not
+# depend on where on the host the build ran.
+INSIDE = "/buildtool"
 
 
 class RpmbuildBackend(Backend):
@@ -20,18 +26,25 @@ class RpmbuildBackend(Backend):
     required_tools = ("rpmbuild",)
     needs_srpm = False
 
+    @property
+    def makes_srpm(self) -> bool:  # type: ignore[override]
+        return self.sandbox is not None
+
     def command(self, request: BuildRequest, topdir: Path) -> list[str]:
-        # -bb from the spec and sources: the same RPMs as -bs then --rebuild, in one process
-        # instead of two plus an unpack (it adds up over many small packages). Not -ba: binary
-        # RPMs would then record the SRPM's digest, and SRPMs embed this run's temp paths.
-        args = ["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {topdir}",
-                "--define", f"_sourcedir {request.sources_dir.resolve()}",
-                *request.target.rpm_args(), str(request.spec.resolve())]
+        """Sandboxed: -ba at the fixed places, the SRPM and the RPMs in one process. Unconfined
+        (--no-sandbox): -bb at the host's paths; the SRPM step then runs on its own, from
+        relative directories, for the same reason."""
         if self.sandbox is None:
-            return args
-        readable = (request.sources_dir.resolve(), request.spec.resolve(),
-                    *config_files(request.target))
-        return self.sandbox.command(args, writable=(topdir,), readable=readable)
+            return ["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {topdir}",
+                    "--define", f"_sourcedir {request.sources_dir.resolve()}",
+                    *request.target.rpm_args(), str(request.spec.resolve())]
+        spec = f"{INSIDE}/SPECS/{request.spec.name}"
+        args = ["rpmbuild", "-ba", "--nodeps", "--define", f"_topdir {INSIDE}/top",
+                "--define", f"_sourcedir {INSIDE}/SOURCES", *request.target.rpm_args(), spec]
+        return self.sandbox.command(args, readable=config_files(request.target), mounts=(
+            Mount(topdir, f"{INSIDE}/top", writable=True),
+            Mount(request.sources_dir.resolve(), f"{INSIDE}/SOURCES"),
+            Mount(request.spec.resolve(), spec)))
 
     def build(self, request: BuildRequest) -> BuildResult:
         with tempfile.TemporaryDirectory(prefix=f"buildtool-{request.name}-") as tmp:
@@ -44,15 +57,18 @@ class RpmbuildBackend(Backend):
             if self.sandbox is not None:
                 self.sandbox.take_back(topdir)
             rpms = sorted((topdir / "RPMS").rglob("*.rpm")) if status == 0 else []
-            if status != 0 or not rpms or not outputs_are_files(rpms, request.log):
+            srpms = sorted((topdir / "SRPMS").glob("*.src.rpm")) if self.makes_srpm else []
+            if status != 0 or not rpms or len(srpms) != self.makes_srpm \
+                    or not outputs_are_files([*rpms, *srpms], request.log):
                 return BuildResult(False, (), request.log)
             request.result_dir.mkdir(parents=True, exist_ok=True)
             moved = []
-            for rpm in rpms:
+            for rpm in [*rpms, *srpms]:
                 dest = request.result_dir / rpm.name
                 shutil.move(str(rpm), dest)
                 moved.append(dest)
-            return BuildResult(True, tuple(moved), request.log)
+            return BuildResult(True, tuple(moved[:len(rpms)]), request.log,
+                               srpm=moved[-1] if srpms else None)
 
 
 def config_files(target: TargetProfile) -> tuple[Path, ...]:
