@@ -32,7 +32,6 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Entry:
-    key: str
     value: Any
     references: References = ()
 
@@ -77,16 +76,19 @@ def inputs_key(files: Iterable[Path], extra: str) -> str | None:
 
 
 def lookup(cache_file: Path, key: str | None) -> Any | None:
-    """The kept value if its key matches and what it references still exists."""
+    """The kept value if its key matches and what it references still exists. The key is the
+    file's first line, so that an entry of other inputs (or another buildtool) is never
+    unpickled."""
     if key is None:
         return None
     try:
         with open(cache_file, "rb") as handle:
+            if handle.readline() != f"{key}\n".encode():
+                return None
             entry = pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
-            TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - a damaged entry is a miss, whatever unpickling raises
         return None
-    if not isinstance(entry, Entry) or entry.key != key:
+    if not isinstance(entry, Entry):
         return None
     if not all(os.path.isdir(path) if is_dir else os.path.isfile(path)
                for path, is_dir in entry.references):
@@ -102,8 +104,8 @@ def store(cache_file: Path, key: str | None, value: Any, references: References 
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         partial = cache_file.with_name(f".{cache_file.name}.{os.getpid()}")
-        partial.write_bytes(pickle.dumps(Entry(key, value, references),
-                                         protocol=pickle.HIGHEST_PROTOCOL))
+        partial.write_bytes(f"{key}\n".encode() + pickle.dumps(
+            Entry(value, references), protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(partial, cache_file)
         kept = sorted(cache_file.parent.glob("*.pickle"), key=lambda path: path.stat().st_mtime)
         for old in kept[:-MAX_ENTRIES]:

@@ -189,6 +189,10 @@ def test_a_validated_manifest_is_reused_until_an_input_changes(chain, tmp_path, 
     for entry in (tmp_path / "build" / "cache" / "parsed").glob("manifest-*.pickle"):
         entry.write_bytes(b"not a pickle")
     assert load()[1] and not load()[1]
+    for entry in (tmp_path / "build" / "cache" / "parsed").glob("manifest-*.pickle"):
+        key_line = entry.read_bytes().split(b"\n", 1)[0]  # the right key, a damaged body
+        entry.write_bytes(key_line + b"\n\x80\x05garbage")
+    assert load()[1] and not load()[1]
 
 
 def test_a_deleted_file_the_manifest_needs_is_found_although_the_manifest_is_unchanged(
