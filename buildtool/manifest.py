@@ -266,9 +266,21 @@ def _load_and_validate(path: Path, profiles: list[str] | None,
                        ) -> tuple[Manifest, validated.References]:
     """The validated manifest, and the files and directories it references (path, is a
     directory), which must exist for it to stay valid."""
-    from .yamlpos import load_yaml  # here: a manifest kept validated needs no YAML parser
+    # here: a manifest kept validated needs no YAML parser
+    from .yamlpos import load_yaml, paused_cycle_collection
 
-    data, positions = load_yaml(path, display_name=_display_name(path))
+    # validating builds tens of thousands of objects and no garbage cycles: with the collector
+    # on, its passes over them made validation superlinear (4.6x the time for 4x the packages)
+    with paused_cycle_collection():
+        return _validated(path, load_yaml(path, display_name=_display_name(path)), profiles,
+                          source_overrides, known_dependencies)
+
+
+def _validated(path: Path, loaded: tuple[Any, Positions], profiles: list[str] | None,
+               source_overrides: dict[str, str] | None,
+               known_dependencies: dict[str, set[str]] | None
+               ) -> tuple[Manifest, validated.References]:
+    data, positions = loaded
     manifest_file = build(ManifestFile, data, (), positions)
     _check_text(manifest_file, (), positions)
     packages = {name: _complete(name, pkg, manifest_file.defaults, positions)

@@ -49,7 +49,7 @@ def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, Positio
     name = display_name or str(path)
     text = _read_text(path, name)
     positions = Positions(name)
-    with _no_cycle_collection():
+    with paused_cycle_collection():
         try:
             loader = _BoundedLoader(text, name)  # the reader checks every character here
             node = loader.get_single_node()
@@ -61,7 +61,7 @@ def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, Positio
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
+def paused_cycle_collection() -> Iterator[None]:
     """Python's cycle collector walks every live object each time enough new ones pile up, so
     loading N nodes costs O(N^2) with it on (2.4x the time at 6,000 packages); nothing built
     here is a cycle to collect. It is switched back on afterwards, as it was."""
