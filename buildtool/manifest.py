@@ -253,7 +253,7 @@ def load_manifest(path: Path, *, profiles: list[str] | None = None,
     """
     if source_overrides:  # local trees of a development run: validated every time
         cache_dir = None
-    depends = [path, path.absolute(), Path.cwd(), profiles or [],
+    depends = [path, Path.cwd(), profiles or [],
                sorted((name, sorted(deps)) for name, deps in (known_dependencies or {}).items())]
     return validated.kept(cache_dir, "manifest", str(path.absolute()), [path], repr(depends),
                           lambda: _load_and_validate(path, profiles, source_overrides,
@@ -287,8 +287,9 @@ def _validated(path: Path, loaded: tuple[Any, Positions], profiles: list[str] | 
                 for name, pkg in manifest_file.packages.items()}
     active = tuple(dict.fromkeys([DEFAULT_PROFILE, *(profiles or [])]))
     _check_profiles(manifest_file, packages, active, positions)
+    checkout = _Checkout(path.parent)
     for name, package in packages.items():
-        _check_package(package, ("packages", name), positions, path.parent)
+        _check_package(package, ("packages", name), positions, checkout)
     _check_cross_references(packages, positions, known_dependencies or {})
     _check_databases(packages, positions)
     selected = {name: pkg for name, pkg in packages.items() if pkg.profile in active}
@@ -297,20 +298,7 @@ def _validated(path: Path, loaded: tuple[Any, Positions], profiles: list[str] | 
     check_acyclic(manifest)
     # positions serve the errors found while validating, and there are none now
     manifest = dataclasses.replace(manifest, positions=Positions(positions.filename))
-    return manifest, _local_references(packages, path.parent)
-
-
-def _local_references(packages: dict[str, Package], root: Path) -> validated.References:
-    """Every file and directory (path, is a directory) the packages point at in the checkout:
-    what _check_relative_file found present."""
-    found = []
-    for package in packages.values():
-        found += [(str(root / patch), False) for patch in package.patches]
-        found += [(str(root / config.source), False) for config in package.config_files
-                  if config.source is not None]
-        if package.source is not None and package.source.path is not None:
-            found.append((str(root / package.source.path), True))
-    return tuple(found)
+    return manifest, tuple(checkout.found)
 
 
 def internal_dependencies(manifest: Manifest) -> dict[str, frozenset[str]]:
@@ -391,17 +379,27 @@ def _check_profiles(manifest_file: ManifestFile, packages: dict[str, Package],
                               "declare it under the top-level 'profiles:' key")
 
 
-def _check_package(package: Package, path: KeyPath, positions: Positions, root: Path) -> None:
+@dataclass
+class _Checkout:
+    """The manifest's directory, and the files and directories in it that validation found the
+    manifest referring to (path, is a directory): a kept verdict holds while they exist."""
+
+    root: Path
+    found: list[tuple[str, bool]] = field(default_factory=list)
+
+
+def _check_package(package: Package, path: KeyPath, positions: Positions,
+                   checkout: _Checkout) -> None:
     """Every rule one package must satisfy on its own, one concern per function."""
     _check_identity(package, path, positions)
-    _check_source(package, path, positions, root)
+    _check_source(package, path, positions, checkout)
     for i, patch in enumerate(package.patches):
-        _check_relative_file(patch, path + ("patches", i), positions, root)
+        _check_relative_file(patch, path + ("patches", i), positions, checkout)
     _check_dependency_syntax(package, path, positions)
     _check_kind(package, path, positions)
     if package.nodejs is not None:
         _check_node_build(package, package.nodejs, path + ("nodejs",), positions)
-    _check_files(package, path, positions, root)
+    _check_files(package, path, positions, checkout)
     _check_users(package, path, positions)
     for i, service in enumerate(package.services):
         _check_service(service, path + ("services", i), positions)
@@ -497,7 +495,8 @@ def _policy(positions: Positions, path: KeyPath, check: Callable[..., T], *args:
         raise SchemaError(positions, path, refused.message, refused.hint) from None
 
 
-def _check_files(package: Package, path: KeyPath, positions: Positions, root: Path) -> None:
+def _check_files(package: Package, path: KeyPath, positions: Positions,
+                 checkout: _Checkout) -> None:
     """install, config_files and directories: where they go and with which mode."""
     for i, item in enumerate(package.install):
         sub = path + ("install", i)
@@ -516,7 +515,7 @@ def _check_files(package: Package, path: KeyPath, positions: Positions, root: Pa
         if (config.source is None) == (config.content is None):
             raise SchemaError(positions, sub, "give exactly one of 'source' or 'content'")
         if config.source is not None:
-            _check_relative_file(config.source, sub + ("source",), positions, root)
+            _check_relative_file(config.source, sub + ("source",), positions, checkout)
     for i, directory in enumerate(package.directories):
         sub = path + ("directories", i)
         _policy(positions, sub + ("path",), policy.check_path, directory.path, directory.kind)
@@ -567,7 +566,8 @@ def _check_service(service: Service, path: KeyPath, positions: Positions) -> Non
                 rw_path.removeprefix("-"), "writable")
 
 
-def _check_source(package: Package, path: KeyPath, positions: Positions, root: Path) -> None:
+def _check_source(package: Package, path: KeyPath, positions: Positions,
+                  checkout: _Checkout) -> None:
     source = package.source
     if source is None:
         return
@@ -577,7 +577,7 @@ def _check_source(package: Package, path: KeyPath, positions: Positions, root: P
         raise SchemaError(positions, sub, "give exactly one of path, git, pypi, url or generated",
                           f"found {', '.join(kinds) or 'none'}")
     if source.path is not None:
-        _check_relative_file(source.path, sub + ("path",), positions, root, directory=True)
+        _check_relative_file(source.path, sub + ("path",), positions, checkout, directory=True)
     if source.git is not None and not source.ref:
         raise SchemaError(positions, sub + ("ref",), "a git source needs a ref",
                           "name a tag or commit, e.g. ref: 11.0.0")
@@ -632,15 +632,16 @@ def _check_text(value: object, path: KeyPath, positions: Positions, multiline: b
                         (type(value).__name__, f.name) in MULTILINE)
 
 
-def _check_relative_file(value: str, path: KeyPath, positions: Positions, root: Path,
+def _check_relative_file(value: str, path: KeyPath, positions: Positions, checkout: _Checkout,
                          directory: bool = False) -> None:
     if not REL_PATH_RE.match(value) or ".." in value.split("/"):
         raise SchemaError(positions, path, f"'{value}' must be a path inside this repository",
                           "relative to the manifest, no leading '/', no '..'")
-    target = root / value
+    target = checkout.root / value
     if not (target.is_dir() if directory else target.is_file()):
         raise SchemaError(positions, path, f"'{value}' does not exist",
                           f"create {'directory' if directory else 'file'} {target}")
+    checkout.found.append((str(target), directory))
 
 
 def _check_cross_references(packages: dict[str, Package], positions: Positions,

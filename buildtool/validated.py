@@ -15,6 +15,7 @@ checkout (builds are confined and cannot write there); at most MAX_ENTRIES are k
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -67,12 +68,21 @@ def inputs_key(files: Iterable[Path], extra: str) -> str | None:
             digest.update(path.read_bytes())
     except OSError:
         return None
+    digest.update(_code_stamp().encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _code_stamp() -> str:
+    """buildtool's own modules (name, size, mtime), read once per run: every entry depends on
+    the code that made it."""
+    parts = []
     with os.scandir(PACKAGE_DIR) as modules:
         for module in sorted(modules, key=lambda item: item.name):
             if module.name.endswith(".py"):
                 info = module.stat()
-                digest.update(f"\0{module.name}:{info.st_size}:{info.st_mtime_ns}".encode())
-    return digest.hexdigest()
+                parts.append(f"\0{module.name}:{info.st_size}:{info.st_mtime_ns}")
+    return "".join(parts)
 
 
 def lookup(cache_file: Path, key: str | None) -> Any | None:

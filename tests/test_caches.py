@@ -3,6 +3,7 @@ deterministic tarball of a local source tree; and what `validate` leaves unimpor
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -182,8 +183,11 @@ def test_a_validated_manifest_is_reused_until_an_input_changes(chain, tmp_path, 
     modules.mkdir()
     (modules / "manifest.py").write_text("# one\n")
     monkeypatch.setattr(validated, "PACKAGE_DIR", modules)
+    # read once per run (a fresh cache here, the real one restored afterwards): two runs
+    monkeypatch.setattr(validated, "_code_stamp", functools.cache(validated._code_stamp.__wrapped__))
     assert load()[1] and not load()[1]
     (modules / "manifest.py").write_text("# two, longer\n")
+    validated._code_stamp.cache_clear()
     assert load()[1]
 
     for entry in (tmp_path / "build" / "cache" / "parsed").glob("manifest-*.pickle"):
