@@ -68,15 +68,12 @@ class Sandbox:
         if self.user is None:
             wrapped.append("--unshare-user")
         wrapped += _root_binds(network)
-        wrapped += _parent_dirs([*readable, *writable, *(Path(m.inside) for m in mounts)])
-        for path in readable:
-            wrapped += ["--ro-bind", str(path), str(path)]
-        for path in writable:
-            wrapped += ["--bind", str(path), str(path)]
-        for mount in mounts:
-            wrapped += ["--bind" if mount.writable else "--ro-bind", str(mount.host), mount.inside]
-        workdir = str(writable[0]) if writable else next(
-            (m.inside for m in mounts if m.writable), "/tmp")
+        binds = [*(Mount(path, str(path)) for path in readable),
+                 *(Mount(path, str(path), writable=True) for path in writable), *mounts]
+        wrapped += _parent_dirs([Path(bind.inside) for bind in binds])
+        for bind in binds:
+            wrapped += ["--bind" if bind.writable else "--ro-bind", str(bind.host), bind.inside]
+        workdir = next((bind.inside for bind in binds if bind.writable), "/tmp")
         wrapped += ["--remount-ro", "/", "--chdir", workdir, "--"]
         if self.user is not None:
             wrapped += ["setpriv", f"--reuid={self.user.uid}", f"--regid={self.user.gid}",

@@ -18,7 +18,7 @@ from ..tooloutput import is_noise
 @dataclass(frozen=True)
 class BuildRequest:
     name: str  # the manifest package
-    srpm: Path | None  # None for backends that build from the spec (needs_srpm = False)
+    srpm: Path | None  # None for a backend that makes it itself (makes_srpm)
     spec: Path
     sources_dir: Path
     target: TargetProfile
@@ -39,8 +39,7 @@ class BuildResult:
 class Backend(ABC):
     name: str = ""
     clean_room: bool = False
-    needs_srpm: bool = True  # False: builds from spec + sources; the SRPM step is skipped
-    makes_srpm: bool = False  # True: build() makes the SRPM along with the RPMs (one rpmbuild)
+    makes_srpm: bool = False  # True: build() makes the SRPM with the RPMs; no SRPM step before
     required_tools: tuple[str, ...] = ()
     # Where package code runs; None only when the run passed --no-sandbox (see sandbox.create).
     sandbox: Sandbox | None = None

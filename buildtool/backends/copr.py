@@ -265,7 +265,7 @@ class CoprBackend(Backend):
     def build(self, request: BuildRequest) -> BuildResult:
         """One SRPM, one Copr build, waited for; the graph goes through build_graph instead."""
         chroot = chroot_of(request.target)
-        assert request.srpm is not None, "needs_srpm: the SRPM step ran"
+        assert request.srpm is not None, "makes_srpm is False: the SRPM step ran"
         build_id = self.submit(request.srpm, wave_options(chroot, None, None))
         try:
             while (state := self.state(build_id)) not in FINAL_STATES:

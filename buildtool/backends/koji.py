@@ -186,7 +186,7 @@ class KojiBackend(Backend):
 
     def build(self, request: BuildRequest) -> BuildResult:
         """One SRPM, one Koji task, waited for; the graph goes through build_graph instead."""
-        assert request.srpm is not None, "needs_srpm: the SRPM step ran"
+        assert request.srpm is not None, "makes_srpm is False: the SRPM step ran"
         task_id = self.submit(request.srpm, self.koji_target(request.target), [])
         try:
             while (state := self.state(task_id)) not in FINAL:

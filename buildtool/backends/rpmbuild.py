@@ -24,7 +24,6 @@ class RpmbuildBackend(Backend):
     name = "rpmbuild"
     clean_room = False
     required_tools = ("rpmbuild",)
-    needs_srpm = False
 
     @property
     def makes_srpm(self) -> bool:  # type: ignore[override]
@@ -58,17 +57,24 @@ class RpmbuildBackend(Backend):
                 self.sandbox.take_back(topdir)
             rpms = sorted((topdir / "RPMS").rglob("*.rpm")) if status == 0 else []
             srpms = sorted((topdir / "SRPMS").glob("*.src.rpm")) if self.makes_srpm else []
-            if status != 0 or not rpms or len(srpms) != self.makes_srpm \
+            srpm_missing = self.makes_srpm and len(srpms) != 1
+            if status != 0 or not rpms or srpm_missing \
                     or not outputs_are_files([*rpms, *srpms], request.log):
                 return BuildResult(False, (), request.log)
             request.result_dir.mkdir(parents=True, exist_ok=True)
-            moved = []
-            for rpm in [*rpms, *srpms]:
-                dest = request.result_dir / rpm.name
-                shutil.move(str(rpm), dest)
-                moved.append(dest)
-            return BuildResult(True, tuple(moved[:len(rpms)]), request.log,
-                               srpm=moved[-1] if srpms else None)
+            moved_srpms = _moved(srpms, request.result_dir)
+            return BuildResult(True, tuple(_moved(rpms, request.result_dir)), request.log,
+                               srpm=moved_srpms[0] if moved_srpms else None)
+
+
+def _moved(files: list[Path], directory: Path) -> list[Path]:
+    """Move `files` into `directory`; their new paths."""
+    moved = []
+    for path in files:
+        dest = directory / path.name
+        shutil.move(str(path), dest)
+        moved.append(dest)
+    return moved
 
 
 def config_files(target: TargetProfile) -> tuple[Path, ...]:
