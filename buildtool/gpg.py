@@ -85,7 +85,9 @@ def export_public(home: Path, fingerprint: str) -> str:
 
 @contextmanager
 def _scratch_home() -> Iterator[str]:
-    """A throwaway GNUPGHOME; an agent gpg started there is stopped before it is removed."""
+    """A throwaway GNUPGHOME for public keys. gpg runs there with --no-autostart: nothing there
+    needs an agent, and one started by --import would outlive a run killed before the finally
+    (no sweep finds a scratch home). Any agent found there is still stopped before removal."""
     with tempfile.TemporaryDirectory(prefix="buildtool-gpg-") as home:
         try:
             yield home
@@ -98,7 +100,7 @@ def fingerprints_of(armored_key: str) -> list[str]:
     with _scratch_home() as home:
         key = Path(home) / "key.asc"
         key.write_text(armored_key)
-        result = runner.run([GPG, "--homedir", home, "--batch", "--with-colons",
+        result = runner.run([GPG, "--homedir", home, "--batch", "--no-autostart", "--with-colons",
                                  "--with-keygrip", "--show-keys", str(key)],
                                 capture_output=True, text=True)
     return [k.fingerprint for k in parse_keys(result.stdout)] if result.returncode == 0 else []
@@ -109,7 +111,7 @@ def detached_signer(signature: Path, data: Path, armored_key: str) -> str | None
     with _scratch_home() as home:
         key = Path(home) / "key.asc"
         key.write_text(armored_key)
-        base = [GPG, "--homedir", home, "--batch"]
+        base = [GPG, "--homedir", home, "--batch", "--no-autostart"]
         runner.run([*base, "--import", str(key)], capture_output=True)
         result = runner.run([*base, "--status-fd", "1", "--verify", str(signature), str(data)],
                                 capture_output=True, text=True)

@@ -294,3 +294,28 @@ def test_unsigned_publish_says_gpgcheck_0_and_ships_no_key(tmp_path, rpms):
     assert not (result.snapshot / "RPM-GPG-KEY-fuel").exists()
     assert not (result.snapshot / "repodata" / "repomd.xml.asc").exists()
     assert not result.signed
+
+
+def test_public_key_checks_start_no_agent_a_killed_run_would_leave(tmp_path, gnupghome,
+                                                                   monkeypatch):
+    """The scratch homes of the public-key checks are not swept like private directories: an
+    agent started there (gpg --import starts one) would outlive a run killed by SIGKILL."""
+    from buildtool import gpg
+
+    home, fingerprint = gnupghome
+    public_key = gpg.export_public(home, fingerprint)
+    data = tmp_path / "data"
+    data.write_text("signed text\n")
+    subprocess.run(["gpg", "--homedir", str(home), "--batch", "--detach-sign", "--output",
+                    str(tmp_path / "data.sig"), str(data)], check=True, capture_output=True)
+    scratch_homes: list[Path] = []
+    with monkeypatch.context() as patch:
+        # as if the run were killed before its finally: nothing stops a scratch home's agent
+        patch.setattr(gpg.keyhome, "stop_agent", scratch_homes.append)
+        assert gpg.fingerprints_of(public_key) == [fingerprint]
+        assert gpg.detached_signer(tmp_path / "data.sig", data, public_key) == fingerprint
+    leaked = [pid for scratch in scratch_homes for pid in keyhome.agents_of(scratch)]
+    for scratch in scratch_homes:
+        stop_agent(scratch)  # the real one: a failing run leaves nothing behind either
+    assert len(scratch_homes) == 2
+    assert leaked == []
