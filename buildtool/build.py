@@ -187,9 +187,11 @@ def _build_one(name: str, item: PackageInput, key: str, target: TargetProfile, b
     log.write_text(f"# buildtool {__version__}: {name} for {target.name} with {backend.name}"
                    f"{'' if backend.clean_room or backend.sandbox else ' (no sandbox)'}\n"
                    + source_log_line(item.source))
-    srpm = None if backend.makes_srpm else build_srpm(item, target, layout, log, backend.sandbox)
-    if srpm is None and not backend.makes_srpm:
-        return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "SRPM failed")
+    srpm = None  # a backend that makes_srpm returns it with the RPMs
+    if not backend.makes_srpm:
+        srpm = build_srpm(item, target, layout, log, backend.sandbox)
+        if srpm is None:
+            return PackageOutcome(name, FAILED, time.monotonic() - started, [], log, "SRPM failed")
     final_dir = layout.rpms(name)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=final_dir.parent))
     try:

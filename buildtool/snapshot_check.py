@@ -229,5 +229,3 @@ def _file_in_rpm(rpm: Path, path: str) -> str:
     if payload.wait() != 0 or cpio.returncode != 0:
         raise StageFailed(f"cannot read {path} from {rpm.name}: {last_line(cpio.stderr.decode())}")
     return cpio.stdout.decode(errors="replace")
-
-
